@@ -1,0 +1,24 @@
+# Sourced by scripts/run and scripts/test: create .venv and install the project
+# into it (editable) when it is missing or pyproject.toml changed since.
+# Usage: ensure_venv "" | ensure_venv "[dev]"
+ensure_venv() {
+    local extras="$1"
+    local python="${PYTHON:-python3}"
+    local stamp=".venv/.typedsvc-installed${extras}"
+    local want
+    want="$(cat pyproject.toml | cksum)"
+    if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "typedsvc needs Python 3.11 or newer; set PYTHON=/path/to/python3.11 or newer." >&2
+        exit 1
+    fi
+    if [ ! -x .venv/bin/python ]; then
+        echo "Creating .venv with $("$python" --version)" >&2
+        "$python" -m venv .venv
+    fi
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "Installing typedsvc${extras} into .venv" >&2
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+        echo "$want" > "$stamp"
+    fi
+}

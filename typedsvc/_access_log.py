@@ -1,0 +1,65 @@
+"""The access log: one line per request, skipped per route as ``ignore_logging`` says."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+ACCESS_LOGGER: Final = logging.getLogger("typedsvc.access")
+
+
+class RouteLogging:
+    """Which statuses of one route are left out of the access log."""
+
+    __slots__ = ("_ignore",)
+
+    def __init__(self, ignore: bool | frozenset[int]) -> None:
+        self._ignore = ignore
+
+    def should_log(self, status: int) -> bool:
+        if self._ignore is True:
+            return status >= 500
+        if self._ignore is False:
+            return True
+        return status not in self._ignore
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Logs ``remote "METHOD path" status size duration "user agent"``, fields also as extras."""
+
+    @property
+    def enabled(self) -> bool:
+        # Checked by aiohttp before it measures anything: no work when INFO is filtered out.
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        route = request.match_info.route if isinstance(request, web.Request) else None
+        logging_rule = getattr(route, "typedsvc_logging", None)
+        if isinstance(logging_rule, RouteLogging) and not logging_rule.should_log(response.status):
+            return
+        remote = request.remote or "-"
+        user_agent = request.headers.get("User-Agent", "-")
+        size = response.body_length
+        duration_ms = time * 1000
+        self.logger.info(
+            '%s "%s %s" %d %dB %.2fms "%s"',
+            remote,
+            request.method,
+            request.path,
+            response.status,
+            size,
+            duration_ms,
+            user_agent,
+            extra={
+                "remote": remote,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "size": size,
+                "duration_ms": duration_ms,
+                "user_agent": user_agent,
+            },
+        )

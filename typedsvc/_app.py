@@ -1,0 +1,320 @@
+"""create_app(): a Service as an aiohttp application; the only module that touches routing."""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Final
+from urllib.parse import unquote
+
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractMatchInfo
+from aiohttp.web_urldispatcher import (
+    AbstractResource,
+    AbstractRoute,
+    ResourceRoute,
+    UrlMappingMatchInfo,
+)
+from yarl import URL
+
+from typedsvc._access_log import AccessLogger, RouteLogging
+from typedsvc._decorators import RouteSpec
+from typedsvc._normalize import Defaults, InvalidResponseError, normalize
+from typedsvc._options import HttpOptions
+from typedsvc._service import Service, routes_of
+from typedsvc._types import ResponseValue
+
+LOGGER: Final = logging.getLogger("typedsvc")
+SERVICE_KEY: Final = web.AppKey("typedsvc.service", Service)
+
+# Headers that describe an exception's own body; an error handler's body replaces them.
+_BODY_HEADERS: Final = frozenset(
+    {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
+)
+_MAX_ECHOED_VALUE: Final = 60
+
+AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(service: Service) -> web.Application:
+    """The aiohttp application that serves ``service``, the same one ``typedsvc run`` serves."""
+    if isinstance(service, type) and issubclass(service, Service):
+        raise TypeError(
+            "create_app() takes a Service instance, not the class; "
+            f"write create_app({service.__name__}())."
+        )
+    if not isinstance(service, Service):
+        raise TypeError(f"create_app() takes a typedsvc.Service, got {type(service).__name__}.")
+    options = service.options.http
+    errors = _ErrorHandlers(service)
+    app = web.Application(
+        client_max_size=options.client_max_bytes,
+        handler_args=_handler_args(options),
+        middlewares=[errors.routing_middleware] if errors.handles_routing else [],
+    )
+    app[SERVICE_KEY] = service
+    resource = _ServiceResource()
+    for attr, spec in routes_of(type(service)).routes:
+        call = getattr(service, attr)
+        resource.add(spec, _route_handler(spec, call, errors, options))
+    app.router.register_resource(resource)
+    app.on_response_prepare.append(_ResponseHeaders(options).on_prepare)
+    return app
+
+
+def _handler_args(options: HttpOptions) -> dict[str, Any]:
+    return {
+        "access_log_class": AccessLogger,
+        "access_log": LOGGER.getChild("access") if options.access_log else None,
+        # With keep-alive off every response closes the connection (see _ResponseHeaders),
+        # so aiohttp's idle timeout only matters when it is on.
+        "keepalive_timeout": options.keepalive_timeout or 75.0,
+    }
+
+
+class _ServiceResource(AbstractResource):
+    """All routes of one service, tried in declaration order against the whole path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._entries: list[tuple[RouteSpec, dict[str, AbstractRoute], frozenset[str]]] = []
+        self._prefix = ""
+
+    def add(self, spec: RouteSpec, handler: AiohttpHandler) -> None:
+        methods = list(spec.methods)
+        if "GET" in methods and "HEAD" not in methods:
+            methods.append("HEAD")
+        logging_rule = RouteLogging(spec.ignore_logging)
+        routes: dict[str, AbstractRoute] = {
+            method: _Route(method, handler, self, logging_rule) for method in methods
+        }
+        self._entries.append((spec, routes, frozenset(routes)))
+
+    @property
+    def canonical(self) -> str:
+        # Indexed at the root, so aiohttp tries resources added beside ours first.
+        return self._prefix or "/"
+
+    def url_for(self, **kwargs: str) -> URL:
+        raise NotImplementedError("typedsvc routes are regexes and cannot build urls.")
+
+    def add_prefix(self, prefix: str) -> None:
+        self._prefix = prefix.rstrip("/") + self._prefix
+
+    def raw_match(self, path: str) -> bool:
+        return False
+
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private
+        return {"prefix": self._prefix, "routes": [spec.url for spec, _, _ in self._entries]}
+
+    def __len__(self) -> int:
+        return sum(len(routes) for _, routes, _ in self._entries)
+
+    def __iter__(self) -> Iterator[AbstractRoute]:
+        for _, routes, _ in self._entries:
+            yield from routes.values()
+
+    async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
+        # path_safe is decoded except for %2F and %25, so an encoded slash stays
+        # inside its segment while the regex is matched.
+        path = request.rel_url.path_safe
+        if self._prefix:
+            if not path.startswith(self._prefix):
+                return None, set()
+            path = path[len(self._prefix) :] or "/"
+        method = request.method
+        allowed: set[str] = set()
+        for spec, routes, methods in self._entries:
+            match = spec.pattern.fullmatch(path)
+            if match is None:
+                continue
+            route = routes.get(method)
+            if route is None:
+                allowed |= methods
+                continue
+            # A group that took no part in the match is left out, so its default applies.
+            values = {
+                name: unquote(value) if "%" in value else value
+                for name, value in match.groupdict().items()
+                if value is not None
+            }
+            return UrlMappingMatchInfo(values, route), allowed
+        return None, allowed
+
+
+class _Route(ResourceRoute):
+    """An aiohttp route that also carries its access-log rule."""
+
+    def __init__(
+        self,
+        method: str,
+        handler: AiohttpHandler,
+        resource: AbstractResource,
+        logging_rule: RouteLogging,
+    ) -> None:
+        super().__init__(method, handler, resource)
+        self.typedsvc_logging = logging_rule
+
+
+def _route_handler(
+    spec: RouteSpec,
+    call: Callable[..., Awaitable[ResponseValue]],
+    errors: _ErrorHandlers,
+    options: HttpOptions,
+) -> AiohttpHandler:
+    """The aiohttp handler for one route: convert groups, call, normalize, answer errors."""
+    conversions = spec.conversions
+    defaults = Defaults(options.content_type, options.charset)
+    max_size = options.client_max_bytes
+    where = spec.where
+    required = spec.required_groups
+    group_count = len(spec.pattern.groupindex)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            length = request.content_length
+            if length is not None and length > max_size:
+                raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
+            match_info = request.match_info
+            kwargs: dict[str, object] = dict(match_info)
+            if len(kwargs) < group_count:
+                # An optional group without a default still gets a value: the empty string.
+                for name in required:
+                    kwargs.setdefault(name, "")
+            for name, convert, type_name in conversions:
+                if name in kwargs:
+                    kwargs[name] = _convert(name, str(kwargs[name]), convert, type_name)
+            value = await call(request, **kwargs)
+            return normalize(value, defaults)
+        except web.HTTPException as exc:
+            return await errors.for_http_exception(request, exc)
+        except InvalidResponseError as exc:
+            LOGGER.error(
+                '"%s" returned %s, which is not a typedsvc.ResponseValue; answered 500.',
+                where,
+                exc,
+            )
+            return await errors.for_exception(request)
+        except Exception:
+            LOGGER.exception('"%s" raised an exception; answered 500.', where)
+            return await errors.for_exception(request)
+
+    return handle
+
+
+def _convert(name: str, text: str, convert: Callable[[str], object], type_name: str) -> object:
+    try:
+        return convert(text)
+    except ValueError:
+        shown = text if len(text) <= _MAX_ECHOED_VALUE else text[:_MAX_ECHOED_VALUE] + "..."
+        raise web.HTTPBadRequest(
+            text=f'400: url parameter "{name}" must be {type_name}, got {shown!r}.'
+        ) from None
+
+
+def _internal_error() -> web.Response:
+    return web.Response(status=500, text="500: Internal Server Error")
+
+
+class _ErrorHandlers:
+    """The service's ``@http_error`` handlers and the rules for running them."""
+
+    def __init__(self, service: Service) -> None:
+        self._defaults = Defaults(service.options.http.content_type, service.options.http.charset)
+        self._handlers: dict[int, tuple[str, Callable[..., Awaitable[ResponseValue]], bool]] = {
+            spec.status: (spec.where, getattr(service, attr), spec.takes_status_code)
+            for attr, spec in routes_of(type(service)).error_handlers
+        }
+        self.handles_routing = bool(self._handlers.keys() & {404, 405})
+
+    @web.middleware
+    async def routing_middleware(
+        self, request: web.Request, handler: AiohttpHandler
+    ) -> web.StreamResponse:
+        """Answer aiohttp's 404 and 405 with the service's handlers for them."""
+        match_info: AbstractMatchInfo = request.match_info
+        exc = match_info.http_exception
+        if exc is not None and exc.status in self._handlers:
+            return await self._run(request, exc.status, exc)
+        return await handler(request)
+
+    async def for_http_exception(
+        self, request: web.Request, exc: web.HTTPException
+    ) -> web.StreamResponse:
+        if exc.status not in self._handlers:
+            # aiohttp renders the exception with its own body and headers.
+            raise exc
+        return await self._run(request, exc.status, exc)
+
+    async def for_exception(self, request: web.Request) -> web.StreamResponse:
+        if 500 not in self._handlers:
+            return _internal_error()
+        return await self._run(request, 500, None)
+
+    async def _run(
+        self, request: web.Request, status: int, exc: web.HTTPException | None
+    ) -> web.StreamResponse:
+        where, call, takes_status = self._handlers[status]
+        try:
+            value = await (call(request, status_code=status) if takes_status else call(request))
+            response = normalize(value, self._defaults, status)
+        except web.HTTPException:
+            raise
+        except InvalidResponseError as error:
+            LOGGER.error(
+                '"%s" returned %s, which is not a typedsvc.ResponseValue; answered 500.',
+                where,
+                error,
+            )
+            return _internal_error()
+        except Exception:
+            LOGGER.exception('"%s" raised an exception; answered 500.', where)
+            return _internal_error()
+        if exc is not None and not response.prepared:
+            for name, value in exc.headers.items():
+                if name not in _BODY_HEADERS and name not in response.headers:
+                    response.headers.add(name, value)
+        return response
+
+
+class _ResponseHeaders:
+    """Sets the Server header and ends connections as the keep-alive options say."""
+
+    def __init__(self, options: HttpOptions) -> None:
+        self._server = options.server_header
+        self._keepalive = options.keepalive_timeout > 0
+        self._max_requests = options.max_keepalive_requests
+        self._max_time = options.max_keepalive_time
+        # Per connection: (requests answered, monotonic time of the first).
+        self._connections: weakref.WeakKeyDictionary[object, list[float]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        if self._server:
+            response.headers[hdrs.SERVER] = self._server
+        if not self._keepalive or self._limit_reached(request):
+            # aiohttp computed Connection before this signal; set both the header and the state.
+            response.force_close()
+            response.headers[hdrs.CONNECTION] = "close"
+
+    def _limit_reached(self, request: web.Request) -> bool:
+        if self._max_requests is None and self._max_time is None:
+            return False
+        transport = request.transport
+        if transport is None:
+            return True
+        state = self._connections.get(transport)
+        if state is None:
+            state = self._connections[transport] = [0, time.monotonic()]
+        state[0] += 1
+        if self._max_requests is not None and state[0] >= self._max_requests:
+            return True
+        return self._max_time is not None and time.monotonic() - state[1] >= self._max_time
+
+
+def service_of(app: web.Application) -> Service:
+    """The service an application built by :func:`create_app` serves."""
+    return app[SERVICE_KEY]

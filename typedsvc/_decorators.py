@@ -1,0 +1,281 @@
+"""The route decorators: check the handler at decoration, record a spec, return it unchanged."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+import uuid
+from collections.abc import Callable, Coroutine, Sequence, Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
+
+from aiohttp import web
+
+from typedsvc import _errors, _urls
+from typedsvc._errors import DefinitionError
+from typedsvc._types import HttpMethod, ResponseValue
+
+if TYPE_CHECKING:
+    from typedsvc._service import Service
+
+S = TypeVar("S", bound="Service")
+P = ParamSpec("P")
+R = TypeVar("R", bound=ResponseValue)
+
+Handler: TypeAlias = Callable[Concatenate[S, web.Request, P], Coroutine[Any, Any, R]]
+
+ROUTES_ATTR: Final = "__typedsvc_routes__"
+ERRORS_ATTR: Final = "__typedsvc_error_handlers__"
+
+Converter: TypeAlias = Callable[[str], object]
+_KINDS: Final[dict[str, _urls.ParamKind]] = {
+    "POSITIONAL_ONLY": "positional_only",
+    "POSITIONAL_OR_KEYWORD": "positional_or_keyword",
+    "VAR_POSITIONAL": "var_positional",
+    "KEYWORD_ONLY": "keyword_only",
+    "VAR_KEYWORD": "var_keyword",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """One ``@http`` on one handler, checked and ready to serve."""
+
+    where: str
+    methods: tuple[str, ...]
+    url: str
+    pattern: re.Pattern[str]
+    # (group name, converter, type name for the 400 message); str groups are left out.
+    conversions: tuple[tuple[str, Converter, str], ...]
+    # Groups whose parameter has no default: always passed, as "" when the group did not match.
+    required_groups: tuple[str, ...]
+    ignore_logging: bool | frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    """One ``@http_error`` on one handler."""
+
+    where: str
+    status: int
+    takes_status_code: bool
+
+
+def http(
+    method: HttpMethod | Sequence[HttpMethod],
+    url: str,
+    *,
+    ignore_logging: bool | Sequence[int] = False,
+) -> Callable[[Handler[S, P, R]], Handler[S, P, R]]:
+    """Route requests whose path fully matches the regex ``url`` to the decorated method.
+
+    Named groups of ``url`` are passed as keyword arguments, converted by the
+    parameter's annotation (str, int, float, uuid.UUID or a str Enum). Raises
+    :class:`DefinitionError` at decoration when the url and the handler disagree.
+    """
+
+    def decorate(func: Handler[S, P, R]) -> Handler[S, P, R]:
+        where = handler_name(func)
+        methods = _methods(where, url, method)
+        ignored = _ignore_logging(where, url, ignore_logging)
+        shape, resolved = describe(func)
+        problems = _urls.check_route(shape, url)
+        if problems:
+            raise DefinitionError(problems[0])
+        pattern = _urls.compile_url(url)
+        conversions = tuple(
+            (group, converter, type_name)
+            for group in pattern.groupindex
+            if group in resolved
+            for converter, type_name in [_converter(resolved[group])]
+            if converter is not str
+        )
+        params = {param.name: param for param in shape.params}
+        required = tuple(
+            group
+            for group in pattern.groupindex
+            if group not in params or not params[group].has_default
+        )
+        spec = RouteSpec(where, methods, url, pattern, conversions, required, ignored)
+        _record(func, ROUTES_ATTR, spec)
+        return func
+
+    return decorate
+
+
+def http_error(status_code: int) -> Callable[[Handler[S, P, R]], Handler[S, P, R]]:
+    """Answer responses of ``status_code`` (404/405 from routing, raised errors, 500).
+
+    The method receives the request and, when it declares it, ``status_code``.
+    """
+
+    def decorate(func: Handler[S, P, R]) -> Handler[S, P, R]:
+        where = handler_name(func)
+        if isinstance(status_code, bool) or not isinstance(status_code, int):
+            raise DefinitionError(_errors.invalid_error_status(where, status_code))
+        if not 400 <= status_code <= 599:
+            raise DefinitionError(_errors.invalid_error_status(where, status_code))
+        shape, _ = describe(func)
+        if not shape.is_async:
+            raise DefinitionError(_errors.error_handler_not_async(where, status_code))
+        if not _urls.takes_request(shape.params):
+            raise DefinitionError(_errors.error_handler_missing_request(where, status_code))
+        rest = [p for p in shape.params[2:] if p.kind not in ("var_positional", "var_keyword")]
+        extra = [p.name for p in rest if p.name != "status_code" and not p.has_default]
+        if extra:
+            raise DefinitionError(_errors.error_handler_parameters(where, status_code, extra))
+        takes_status = any(p.name == "status_code" for p in rest) or any(
+            p.kind == "var_keyword" for p in shape.params
+        )
+        _record(func, ERRORS_ATTR, ErrorSpec(where, status_code, takes_status))
+        return func
+
+    return decorate
+
+
+def handler_name(func: Callable[..., object]) -> str:
+    """``Class.method`` for a method defined in a class body, ignoring enclosing functions."""
+    qualname: str = getattr(func, "__qualname__", None) or repr(func)
+    parts = qualname.split(".<locals>.")[-1].split(".")
+    return ".".join(parts[-2:])
+
+
+def describe(func: Callable[..., object]) -> tuple[_urls.HandlerShape, dict[str, object]]:
+    """The handler's shape for the pure checks, and its resolved parameter annotations."""
+    where = handler_name(func)
+    signature = inspect.signature(func)
+    params: list[_urls.Param] = []
+    resolved: dict[str, object] = {}
+    for param in signature.parameters.values():
+        annotation, ok = _resolve(func, param.annotation)
+        conversion = _conversion(annotation) if ok else None
+        if ok:
+            resolved[param.name] = annotation
+        params.append(
+            _urls.Param(
+                name=param.name,
+                kind=_KINDS[param.kind.name],
+                has_default=param.default is not inspect.Parameter.empty,
+                annotation=None
+                if param.annotation is inspect.Parameter.empty
+                else _display(param.annotation),
+                conversion=conversion,
+                resolved=ok,
+            )
+        )
+    is_async = inspect.iscoroutinefunction(func)
+    return _urls.HandlerShape(where, is_async, tuple(params)), resolved
+
+
+def _resolve(func: Callable[..., object], annotation: object) -> tuple[object, bool]:
+    """Evaluate a string annotation (from ``from __future__ import annotations``)."""
+    if not isinstance(annotation, str):
+        return annotation, True
+    namespace = getattr(func, "__globals__", {})
+    try:
+        return eval(annotation, namespace), True
+    except Exception:
+        return annotation, False
+
+
+def _display(annotation: object) -> str:
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return repr(annotation).replace("typing.", "")
+
+
+def _conversion(annotation: object) -> _urls.Conversion | None:
+    if annotation is inspect.Parameter.empty or annotation is str:
+        return "str"
+    if annotation is int:
+        return "int"
+    if annotation is float:
+        return "float"
+    if annotation is uuid.UUID:
+        return "uuid"
+    if (
+        isinstance(annotation, type)
+        and issubclass(annotation, enum.Enum)
+        and all(isinstance(member.value, str) for member in annotation)
+    ):
+        return "enum"
+    return None
+
+
+def _converter(annotation: object) -> tuple[Converter, str]:
+    """How to turn a group's text into the parameter's value; raises ValueError on bad input."""
+    conversion = _conversion(annotation)
+    if conversion == "int":
+        return _to_int, "int"
+    if conversion == "float":
+        return _to_float, "float"
+    if conversion == "uuid":
+        return uuid.UUID, "UUID"
+    if conversion == "enum":
+        assert isinstance(annotation, type)
+        assert issubclass(annotation, enum.Enum)
+        members = ", ".join(repr(member.value) for member in annotation)
+        return annotation, f"one of {members}"
+    return str, "str"
+
+
+_INT_RE: Final = re.compile(r"-?[0-9]+")
+_FLOAT_RE: Final = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _to_int(text: str) -> int:
+    # int() also takes spaces, "+" and "_" separators; a path segment should not.
+    if not _INT_RE.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
+
+
+def _to_float(text: str) -> float:
+    # float() also takes "nan", "inf" and spaces, which no url should mean.
+    if not _FLOAT_RE.fullmatch(text):
+        raise ValueError(text)
+    return float(text)
+
+
+def _methods(where: str, url: str, method: object) -> tuple[str, ...]:
+    """Upper-cased, de-duplicated methods; lower case is accepted at runtime."""
+    candidates = [method] if isinstance(method, str) else _items(method)
+    if candidates is None:
+        raise DefinitionError(_errors.unknown_method(where, url, method))
+    if not candidates:
+        raise DefinitionError(_errors.no_methods(where, url))
+    methods: list[str] = []
+    for candidate in candidates:
+        name = candidate.upper() if isinstance(candidate, str) else None
+        if name not in _errors.HTTP_METHODS:
+            raise DefinitionError(_errors.unknown_method(where, url, candidate))
+        if name not in methods:
+            methods.append(name)
+    return tuple(methods)
+
+
+def _ignore_logging(where: str, url: str, value: object) -> bool | frozenset[int]:
+    if isinstance(value, bool):
+        return value
+    items = _items(value)
+    if items is None or not all(
+        isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599
+        for code in items
+    ):
+        raise DefinitionError(_errors.invalid_ignore_logging(where, url))
+    return frozenset(code for code in items if isinstance(code, int))
+
+
+def _items(value: object) -> list[object] | None:
+    """The items of a sequence (not a str) or a set; None for anything else."""
+    if isinstance(value, str) or not isinstance(value, Sequence | Set):
+        return None
+    return list(value)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _record(func: object, attr: str, spec: object) -> None:
+    specs: tuple[object, ...] = getattr(func, attr, ())
+    setattr(func, attr, (*specs, spec))

@@ -1,0 +1,160 @@
+"""Exceptions, and the text of every route-definition error.
+
+Exception tree::
+
+    TypeError
+     └── DefinitionError       a mistake in a route definition, raised at import
+
+The message functions below are shared by the runtime checks and the mypy plugin,
+so that a mistake reads the same at import and under mypy. This module imports
+only the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+SUPPORTED_CONVERSIONS: Final = "str, int, float, uuid.UUID or an Enum with str values"
+HTTP_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+class DefinitionError(TypeError):
+    """A route definition is wrong: raised while the class body executes."""
+
+
+def quote_url(url: str) -> str:
+    """Quote a url as it would be written in source, as a raw string."""
+    if '"' not in url:
+        return f'r"{url}"'
+    if "'" not in url:
+        return f"r'{url}'"
+    return repr(url)
+
+
+def invalid_regex(where: str, url: str, reason: str, position: int | None) -> str:
+    at = f" at position {position}" if position is not None else ""
+    return f'"{where}": url {quote_url(url)} is not a valid regular expression: {reason}{at}.'
+
+
+def unnamed_group(where: str, url: str) -> str:
+    return (
+        f'"{where}": url {quote_url(url)} has an unnamed group; '
+        "write (?P<name>...) or make it non-capturing with (?:...)."
+    )
+
+
+def group_without_parameter(where: str, url: str, group: str) -> str:
+    return (
+        f'"{where}": url group "{group}" in {quote_url(url)} has no matching parameter; '
+        f'add a parameter named "{group}" or rename the group.'
+    )
+
+
+def group_positional_only(where: str, url: str, group: str) -> str:
+    return (
+        f'"{where}": url group "{group}" in {quote_url(url)} matches a positional-only '
+        f'parameter; move "{group}" after the "/" marker so it can be passed by name.'
+    )
+
+
+def parameter_without_group(where: str, url: str, parameter: str) -> str:
+    return (
+        f'"{where}": parameter "{parameter}" is not filled by any group of {quote_url(url)}; '
+        f'add a group (?P<{parameter}>...) to the url or give "{parameter}" a default.'
+    )
+
+
+def unsupported_annotation(where: str, url: str, parameter: str, annotation: str) -> str:
+    return (
+        f'"{where}": parameter "{parameter}" for url {quote_url(url)} is annotated '
+        f'"{annotation}", which a url group cannot be converted to; '
+        f"use {SUPPORTED_CONVERSIONS}."
+    )
+
+
+def unresolved_annotation(where: str, url: str, parameter: str, annotation: str) -> str:
+    return (
+        f'"{where}": parameter "{parameter}" for url {quote_url(url)} is annotated '
+        f'"{annotation}", which is not defined when the class body runs; '
+        "define or import it before the service class."
+    )
+
+
+def not_async(where: str, url: str) -> str:
+    name = where.rpartition(".")[2]
+    return (
+        f'"{where}": the handler for {quote_url(url)} is not a coroutine function; '
+        f'declare it as "async def {name}(self, request, ...)".'
+    )
+
+
+def missing_request(where: str, url: str) -> str:
+    name = where.rpartition(".")[2]
+    return (
+        f'"{where}": the handler for {quote_url(url)} does not take the request as its second '
+        f'parameter; declare it as "async def {name}(self, request, ...)".'
+    )
+
+
+def unknown_method(where: str, url: str, method: object) -> str:
+    return (
+        f'"{where}": unknown HTTP method {method!r} for {quote_url(url)}; '
+        f"use one of {', '.join(HTTP_METHODS)}."
+    )
+
+
+def no_methods(where: str, url: str) -> str:
+    return f'"{where}": no HTTP method given for {quote_url(url)}; name at least one, like "GET".'
+
+
+def duplicate_route(where: str, url: str, method: str, first: str) -> str:
+    return (
+        f'"{where}": route {method} {quote_url(url)} is already handled by "{first}"; '
+        "remove one of them or change its url."
+    )
+
+
+def invalid_ignore_logging(where: str, url: str) -> str:
+    return (
+        f'"{where}": ignore_logging for {quote_url(url)} must be True, False '
+        "or a sequence of status codes (100-599)."
+    )
+
+
+def invalid_error_status(where: str, status: object) -> str:
+    return (
+        f'"{where}": http_error status {status!r} is not an HTTP status code; '
+        "use an int from 400 to 599."
+    )
+
+
+def error_handler_parameters(where: str, status: int, extra: Iterable[str]) -> str:
+    names = ", ".join(f'"{name}"' for name in extra)
+    return (
+        f'"{where}": the http_error({status}) handler takes unknown parameters {names}; '
+        'it receives the request and, when declared, "status_code".'
+    )
+
+
+def error_handler_not_async(where: str, status: int) -> str:
+    name = where.rpartition(".")[2]
+    return (
+        f'"{where}": the http_error({status}) handler is not a coroutine function; '
+        f'declare it as "async def {name}(self, request)".'
+    )
+
+
+def error_handler_missing_request(where: str, status: int) -> str:
+    name = where.rpartition(".")[2]
+    return (
+        f'"{where}": the http_error({status}) handler does not take the request as its second '
+        f'parameter; declare it as "async def {name}(self, request)".'
+    )
+
+
+def duplicate_error_handler(where: str, status: int, first: str) -> str:
+    return (
+        f'"{where}": http_error({status}) is already handled by "{first}"; '
+        "keep one handler per status code."
+    )

@@ -1,0 +1,133 @@
+"""normalize(): the one place where a handler's return value becomes an aiohttp response."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Never
+
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
+
+from typedsvc._response import Response
+from typedsvc._types import Headers, ResponseValue
+
+
+class InvalidResponseError(TypeError):
+    """A handler returned something outside ``ResponseValue`` (possible from untyped code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """The service-wide Content-Type and charset, from ``HttpOptions``."""
+
+    content_type: str = "text/plain"
+    charset: str = "utf-8"
+
+
+def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> web.StreamResponse:
+    """Turn any ``ResponseValue`` into an aiohttp response.
+
+    ``status`` is used where the value sets none: 200 for handlers, the error's
+    status for ``http_error`` handlers. Raises :class:`InvalidResponseError` for
+    a value outside the union.
+    """
+    if isinstance(value, web.StreamResponse):
+        return value
+    if isinstance(value, str | bytes):
+        return _build(value, status, None, None, None, None, defaults)
+    if value is None:
+        return web.Response(status=204 if status == 200 else status)
+    if isinstance(value, Response):
+        return _build(
+            value.body,
+            value.status if value.status is not None else status,
+            value.reason,
+            value.headers,
+            value.content_type,
+            value.charset,
+            defaults,
+        )
+    if isinstance(value, dict):
+        unknown = value.keys() - {"body", "status", "headers", "content_type", "charset"}
+        if unknown:
+            raise InvalidResponseError(f"a dict with unknown keys {sorted(map(str, unknown))}")
+        return _build(
+            value.get("body", b""),
+            value.get("status", status),
+            None,
+            value.get("headers"),
+            value.get("content_type"),
+            value.get("charset"),
+            defaults,
+        )
+    if isinstance(value, tuple):
+        if len(value) == 2:
+            return _build(value[1], value[0], None, None, None, None, defaults)
+        if len(value) == 3:
+            return _build(value[1], value[0], None, value[2], None, None, defaults)
+        raise InvalidResponseError(f"a tuple of {len(value)} items")
+    raise _unsupported(value)
+
+
+def _unsupported(value: Never) -> InvalidResponseError:
+    # Typed code cannot get here (mypy checks the union is exhausted); untyped code can.
+    return InvalidResponseError(type(value).__name__)
+
+
+def _build(
+    body: object,
+    status: object,
+    reason: str | None,
+    headers: Headers | None,
+    content_type: str | None,
+    charset: str | None,
+    defaults: Defaults,
+) -> web.Response:
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise InvalidResponseError(f"a response with status {status!r}")
+    merged = _headers(headers)
+    if isinstance(body, str):
+        data = body.encode(charset or defaults.charset)
+    elif isinstance(body, bytes):
+        data = body
+    else:
+        raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
+    if content_type is not None or charset is not None or hdrs.CONTENT_TYPE not in merged:
+        merged[hdrs.CONTENT_TYPE] = _content_type(
+            content_type, charset, isinstance(body, str), defaults
+        )
+    return web.Response(body=data, status=status, reason=reason, headers=merged)
+
+
+def _content_type(
+    content_type: str | None, charset: str | None, text: bool, defaults: Defaults
+) -> str:
+    """One Content-Type header from the value's content_type and charset and the defaults.
+
+    A charset is added when the body was text, when one was asked for, or for the
+    default type; a binary type given without a charset stays bare.
+    """
+    media_type = content_type or defaults.content_type
+    if "charset=" in media_type.lower():
+        return media_type
+    if charset is not None or text or content_type is None:
+        return f"{media_type}; charset={charset or defaults.charset}"
+    return media_type
+
+
+def _headers(headers: Headers | None) -> CIMultiDict[str]:
+    merged: CIMultiDict[str] = CIMultiDict()
+    if headers is None:
+        return merged
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for entry in pairs:
+        # Checked as an object: untyped code can pass anything here.
+        pair: object = entry
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise InvalidResponseError(f"headers with an entry of type {type(pair).__name__}")
+        name, value = pair
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidResponseError("headers whose names and values are not all str")
+        merged.add(name, value)
+    return merged

@@ -1,0 +1,129 @@
+"""Options and HttpOptions: immutable service settings, validated when constructed."""
+
+from __future__ import annotations
+
+import codecs
+import ipaddress
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+DEFAULT_CLIENT_MAX_SIZE: Final = 100 * 1024 * 1024
+_SIZE_RE: Final = re.compile(r"(?i)\s*(\d+)\s*([KMG]?)(?:I?B)?\s*")
+_SIZE_UNITS: Final = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_size(value: int | str) -> int:
+    """A byte count from an int or a string such as ``"2K"``, ``"10M"`` or ``"1G"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"client_max_size must be a number of bytes, got {value!r}.")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError(f"client_max_size must be positive, got {value}.")
+        return value
+    match = _SIZE_RE.fullmatch(value)
+    if match is None:
+        raise ValueError(
+            f"client_max_size {value!r} is not a size; write bytes as an int "
+            'or a string such as "512K", "10M" or "1G".'
+        )
+    size = int(match[1]) * _SIZE_UNITS[match[2].upper()]
+    if size <= 0:
+        raise ValueError(f"client_max_size must be positive, got {value!r}.")
+    return size
+
+
+def _default_reuse_port() -> bool:
+    return sys.platform == "linux"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpOptions:
+    """How the HTTP server listens and answers. Every field is validated on construction."""
+
+    host: str = "0.0.0.0"
+    port: int = 9700
+    keepalive_timeout: float = 0
+    max_keepalive_requests: int | None = None
+    max_keepalive_time: float | None = None
+    client_max_size: int | str = DEFAULT_CLIENT_MAX_SIZE
+    server_header: str = "typedsvc"
+    content_type: str = "text/plain"
+    charset: str = "utf-8"
+    access_log: bool = True
+    termination_grace_period_seconds: float = 30
+    reuse_port: bool = field(default_factory=_default_reuse_port)
+    real_ip_from: Sequence[str] = ()
+    real_ip_header: str = "X-Forwarded-For"
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ValueError("HttpOptions.host must not be empty; use '0.0.0.0' for every address.")
+        if isinstance(self.port, bool) or not 0 <= self.port <= 65535:
+            raise ValueError(f"HttpOptions.port must be from 0 to 65535, got {self.port!r}.")
+        if self.keepalive_timeout < 0:
+            raise ValueError(
+                f"HttpOptions.keepalive_timeout must be 0 (off) or positive, "
+                f"got {self.keepalive_timeout!r}."
+            )
+        for name in ("max_keepalive_requests", "max_keepalive_time"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if value <= 0:
+                raise ValueError(f"HttpOptions.{name} must be positive, got {value!r}.")
+            if not self.keepalive_timeout:
+                raise ValueError(
+                    f"HttpOptions.{name} needs keep-alive; set keepalive_timeout above 0."
+                )
+        parse_size(self.client_max_size)
+        try:
+            codecs.lookup(self.charset)
+        except LookupError:
+            raise ValueError(
+                f"HttpOptions.charset {self.charset!r} is not a known codec."
+            ) from None
+        if "/" not in self.content_type:
+            raise ValueError(
+                f"HttpOptions.content_type {self.content_type!r} is not a media type "
+                "such as 'text/plain'."
+            )
+        if self.termination_grace_period_seconds < 0:
+            raise ValueError(
+                "HttpOptions.termination_grace_period_seconds must not be negative, "
+                f"got {self.termination_grace_period_seconds!r}."
+            )
+        if isinstance(self.real_ip_from, str):
+            # A lone string would otherwise be read as a sequence of characters.
+            object.__setattr__(self, "real_ip_from", (self.real_ip_from,))
+        for network in self.real_ip_from:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"HttpOptions.real_ip_from entry {network!r} is not an IP address or network."
+                ) from None
+        object.__setattr__(self, "real_ip_from", tuple(self.real_ip_from))
+        if not self.real_ip_header:
+            raise ValueError("HttpOptions.real_ip_header must not be empty.")
+
+    @property
+    def client_max_bytes(self) -> int:
+        """``client_max_size`` in bytes."""
+        return parse_size(self.client_max_size)
+
+    @property
+    def real_ip_networks(self) -> tuple[IpNetwork, ...]:
+        """``real_ip_from`` parsed into networks."""
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.real_ip_from)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """All options of a service."""
+
+    http: HttpOptions = field(default_factory=HttpOptions)

@@ -1,0 +1,95 @@
+"""Service: the base class whose subclasses declare routes as decorated methods."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import ClassVar, Final, TypeVar
+
+from typedsvc import _errors
+from typedsvc._decorators import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteSpec
+from typedsvc._errors import DefinitionError
+from typedsvc._options import Options
+from typedsvc._urls import route_key
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRoutes:
+    """What a Service subclass declares: (attribute, spec) pairs in declaration order."""
+
+    routes: tuple[tuple[str, RouteSpec], ...] = ()
+    error_handlers: tuple[tuple[str, ErrorSpec], ...] = ()
+
+
+# Kept beside the classes rather than on them, so no framework attribute leaks into
+# the user's namespace.
+_REGISTRY: Final[weakref.WeakKeyDictionary[type[Service], ServiceRoutes]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class Service:
+    """Base class of a typedsvc service.
+
+    Subclasses set ``name`` and ``options`` and declare handlers with
+    ``@http`` and ``@http_error``. Routes are collected, and checked for
+    duplicates, when the subclass is created.
+    """
+
+    name: ClassVar[str] = "service"
+    options: ClassVar[Options] = Options()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in vars(cls) and cls.name == Service.name:
+            cls.name = cls.__name__
+        if not isinstance(cls.options, Options):
+            raise DefinitionError(
+                f'"{cls.__name__}.options" must be a typedsvc.Options, got '
+                f"{type(cls.options).__name__}; write options = Options(http=HttpOptions(...))."
+            )
+        # Later classes in the MRO override earlier ones by attribute name, and an
+        # overridden method keeps the position where it was first declared.
+        members: dict[str, object] = {}
+        for klass in reversed(cls.__mro__):
+            members.update(vars(klass))
+        _REGISTRY[cls] = ServiceRoutes(_collect_routes(members), _collect_error_handlers(members))
+
+
+def routes_of(cls: type[Service]) -> ServiceRoutes:
+    """The routes and error handlers a Service subclass declares."""
+    return _REGISTRY.get(cls, ServiceRoutes())
+
+
+def _collect_routes(members: dict[str, object]) -> tuple[tuple[str, RouteSpec], ...]:
+    routes: list[tuple[str, RouteSpec]] = []
+    seen: dict[tuple[str, str], RouteSpec] = {}
+    for attr, member in members.items():
+        for spec in _specs(member, ROUTES_ATTR, RouteSpec):
+            for method in spec.methods:
+                first = seen.setdefault((method, route_key(spec.url)), spec)
+                if first is not spec:
+                    raise DefinitionError(
+                        _errors.duplicate_route(spec.where, spec.url, method, first.where)
+                    )
+            routes.append((attr, spec))
+    return tuple(routes)
+
+
+def _collect_error_handlers(members: dict[str, object]) -> tuple[tuple[str, ErrorSpec], ...]:
+    handlers: dict[int, tuple[str, ErrorSpec]] = {}
+    for attr, member in members.items():
+        for spec in _specs(member, ERRORS_ATTR, ErrorSpec):
+            if spec.status in handlers:
+                first = handlers[spec.status][1].where
+                raise DefinitionError(
+                    _errors.duplicate_error_handler(spec.where, spec.status, first)
+                )
+            handlers[spec.status] = (attr, spec)
+    return tuple(handlers.values())
+
+
+def _specs(member: object, attr: str, kind: type[T]) -> list[T]:
+    return [spec for spec in getattr(member, attr, ()) if isinstance(spec, kind)]

@@ -1,0 +1,138 @@
+"""Url regexes and their match against a handler's signature.
+
+Pure and standard-library only: the runtime describes a handler from
+``inspect.signature`` and the mypy plugin from mypy's types, both as
+:class:`HandlerShape`, and both get their messages from :func:`check_route`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from typedsvc import _errors
+
+ParamKind = Literal[
+    "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
+]
+Conversion = Literal["str", "int", "float", "uuid", "enum"]
+
+_POSITIONAL: Final = frozenset({"positional_only", "positional_or_keyword"})
+_VARIADIC: Final = frozenset({"var_positional", "var_keyword"})
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One handler parameter, as far as url checks care."""
+
+    name: str
+    kind: ParamKind
+    has_default: bool = False
+    # The annotation as the user wrote it, for messages; None when unannotated.
+    annotation: str | None = None
+    # How a url group is converted for this parameter; None when it cannot be.
+    conversion: Conversion | None = "str"
+    # False when the annotation is a name that could not be evaluated at import.
+    resolved: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerShape:
+    """A handler's name (``Class.method``), whether it is async, and its parameters."""
+
+    where: str
+    is_async: bool
+    params: tuple[Param, ...]
+
+
+def compile_url(url: str) -> re.Pattern[str]:
+    """Compile a url regex; it is matched against the whole path with ``fullmatch``.
+
+    Raises ``re.error`` for an invalid pattern.
+    """
+    return re.compile(url)
+
+
+def route_key(url: str) -> str:
+    """The url with an optional leading ``^`` and trailing ``$`` removed.
+
+    Two routes with the same key match exactly the same paths.
+    """
+    key = url.removeprefix("^")
+    if key.endswith("$") and not _is_escaped(key, len(key) - 1):
+        key = key[:-1]
+    return key
+
+
+def _is_escaped(text: str, index: int) -> bool:
+    backslashes = 0
+    while index > 0 and text[index - 1] == "\\":
+        backslashes += 1
+        index -= 1
+    return backslashes % 2 == 1
+
+
+def check_handler_shape(shape: HandlerShape, url: str) -> list[str]:
+    """Problems with the handler itself: async, and a request parameter."""
+    if not shape.is_async:
+        return [_errors.not_async(shape.where, url)]
+    if not takes_request(shape.params):
+        return [_errors.missing_request(shape.where, url)]
+    return []
+
+
+def takes_request(params: tuple[Param, ...]) -> bool:
+    """Whether ``self`` and the request can both be passed positionally."""
+    positional = 0
+    for param in params:
+        if param.kind == "var_positional":
+            return True
+        if param.kind in _POSITIONAL:
+            positional += 1
+            if positional == 2:
+                return True
+    return False
+
+
+def check_route(shape: HandlerShape, url: str) -> list[str]:
+    """Every problem with ``url`` routed to the handler ``shape``, in a stable order."""
+    problems = check_handler_shape(shape, url)
+    if problems:
+        return problems
+    try:
+        pattern = compile_url(url)
+    except re.error as exc:
+        return [_errors.invalid_regex(shape.where, url, exc.msg, exc.pos)]
+    if pattern.groups > len(pattern.groupindex):
+        problems.append(_errors.unnamed_group(shape.where, url))
+
+    params = _after_request(shape.params)
+    by_name = {param.name: param for param in params if param.kind not in _VARIADIC}
+    takes_kwargs = any(param.kind == "var_keyword" for param in params)
+    for group in pattern.groupindex:
+        param = by_name.get(group)
+        if param is None:
+            if not takes_kwargs:
+                problems.append(_errors.group_without_parameter(shape.where, url, group))
+        elif param.kind == "positional_only":
+            problems.append(_errors.group_positional_only(shape.where, url, group))
+        elif param.conversion is None:
+            annotation = param.annotation or ""
+            if param.resolved:
+                message = _errors.unsupported_annotation(shape.where, url, group, annotation)
+            else:
+                message = _errors.unresolved_annotation(shape.where, url, group, annotation)
+            problems.append(message)
+    for param in by_name.values():
+        if param.name not in pattern.groupindex and not param.has_default:
+            problems.append(_errors.parameter_without_group(shape.where, url, param.name))
+    return problems
+
+
+def _after_request(params: tuple[Param, ...]) -> tuple[Param, ...]:
+    """The parameters after ``self`` and the request."""
+    for index, param in enumerate(params):
+        if index == 2 or param.kind not in _POSITIONAL:
+            return params[index:]
+    return ()
