@@ -1,0 +1,411 @@
+"""Decoration-time errors: each check raises DefinitionError with its exact message at import."""
+
+# Classes defined inside tests exist for the error their class body raises.
+# pyright: reportUnusedClass=false
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+import typedsvc
+from typedsvc import DefinitionError, Options
+from typedsvc._decorators import RouteSpec, describe, handler_name
+from typedsvc._service import routes_of
+
+
+class Color(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Size(enum.Enum):
+    SMALL = 1
+
+
+def raises(message: str) -> pytest.RaisesExc[DefinitionError]:
+    return pytest.raises(DefinitionError, match=f"^{re.escape(message)}$")
+
+
+def test_definition_error_is_a_type_error() -> None:
+    assert issubclass(DefinitionError, TypeError)
+
+
+def test_http_returns_the_same_function() -> None:
+    async def get(self: typedsvc.Service, request: web.Request) -> str:
+        return ""
+
+    assert typedsvc.http("GET", r"/x")(get) is get
+
+
+def test_http_group_without_parameter_fails_at_class_body() -> None:
+    with raises(
+        '"Users.get_user": url group "user_id" in r"/users/(?P<user_id>\\d+)" has no matching '
+        'parameter; add a parameter named "user_id" or rename the group.'
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/users/(?P<user_id>\d+)")
+            async def get_user(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_parameter_without_group() -> None:
+    with raises(
+        '"Users.get_user": parameter "user_id" is not filled by any group of r"/users"; '
+        'add a group (?P<user_id>...) to the url or give "user_id" a default.'
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/users")
+            async def get_user(self, request: web.Request, user_id: str) -> str:
+                return user_id
+
+
+def test_http_invalid_regex_carries_re_message() -> None:
+    with raises(
+        '"Users.search": url r"/search/(?P<q>[^/]+" is not a valid regular expression: '
+        "missing ), unterminated subpattern at position 8."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/search/(?P<q>[^/]+")
+            async def search(self, request: web.Request, q: str) -> str:
+                return q
+
+
+def test_http_unnamed_group() -> None:
+    with raises(
+        '"Users.download": url r"/files/([^/]+)" has an unnamed group; write (?P<name>...) '
+        "or make it non-capturing with (?:...)."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/files/([^/]+)")
+            async def download(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_not_async() -> None:
+    with raises(
+        '"Users.health": the handler for r"/health" is not a coroutine function; declare it '
+        'as "async def health(self, request, ...)".'
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/health")  # type: ignore[arg-type]
+            def health(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_without_request_parameter() -> None:
+    with raises(
+        '"Users.health": the handler for r"/health" does not take the request as its second '
+        'parameter; declare it as "async def health(self, request, ...)".'
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/health")  # type: ignore[arg-type]
+            async def health(self) -> str:
+                return ""
+
+
+def test_http_unsupported_annotation() -> None:
+    with raises(
+        '"Users.get": parameter "ids" for url r"/users/(?P<ids>[\\d,]+)" is annotated '
+        '"list[int]", which a url group cannot be converted to; use str, int, float, '
+        "uuid.UUID or an Enum with str values."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/users/(?P<ids>[\d,]+)")
+            async def get(self, request: web.Request, ids: list[int]) -> str:
+                return ""
+
+
+def test_http_enum_with_non_str_values_is_unsupported() -> None:
+    with raises(
+        '"Shop.get": parameter "size" for url r"/shirts/(?P<size>\\w+)" is annotated "Size", '
+        "which a url group cannot be converted to; use str, int, float, uuid.UUID or an "
+        "Enum with str values."
+    ):
+
+        class Shop(typedsvc.Service):
+            @typedsvc.http("GET", r"/shirts/(?P<size>\w+)")
+            async def get(self, request: web.Request, size: Size) -> str:
+                return ""
+
+
+def test_http_unresolvable_string_annotation() -> None:
+    with raises(
+        '"Shop.get": parameter "size" for url r"/shirts/(?P<size>\\w+)" is annotated '
+        '"Undefined", which is not defined when the class body runs; define or import it '
+        "before the service class."
+    ):
+
+        class Shop(typedsvc.Service):
+            @typedsvc.http("GET", r"/shirts/(?P<size>\w+)")
+            async def get(self, request: web.Request, size: Undefined) -> str:  # type: ignore[name-defined]  # noqa: F821
+                return ""
+
+
+def test_http_unknown_method() -> None:
+    with raises(
+        '"Users.get": unknown HTTP method \'FETCH\' for r"/x"; use one of GET, HEAD, POST, '
+        "PUT, PATCH, DELETE, OPTIONS."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("FETCH", r"/x")  # type: ignore[arg-type]
+            async def get(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_method_of_wrong_type() -> None:
+    method: Any = 5
+    with raises(
+        '"Users.get": unknown HTTP method 5 for r"/x"; use one of GET, HEAD, POST, PUT, '
+        "PATCH, DELETE, OPTIONS."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http(method, r"/x")
+            async def get(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_empty_method_list() -> None:
+    with raises('"Users.get": no HTTP method given for r"/x"; name at least one, like "GET".'):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http([], r"/x")
+            async def get(self, request: web.Request) -> str:
+                return ""
+
+
+@pytest.mark.parametrize("value", [[99], ["200"], "200", 5, [True]])
+def test_http_invalid_ignore_logging(value: Any) -> None:
+    with raises(
+        '"Users.get": ignore_logging for r"/x" must be True, False or a sequence of status '
+        "codes (100-599)."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/x", ignore_logging=value)
+            async def get(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_same_method_and_url_twice_names_both_handlers() -> None:
+    with raises(
+        '"Users.second": route GET r"^/users$" is already handled by "Users.first"; remove '
+        "one of them or change its url."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http("GET", r"/users")
+            async def first(self, request: web.Request) -> str:
+                return ""
+
+            @typedsvc.http(["POST", "GET"], r"^/users$")
+            async def second(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_duplicate_with_a_base_class_route() -> None:
+    class Base(typedsvc.Service):
+        @typedsvc.http("GET", r"/users")
+        async def first(self, request: web.Request) -> str:
+            return ""
+
+    with raises(
+        '"Users.second": route GET r"/users" is already handled by "Base.first"; remove one '
+        "of them or change its url."
+    ):
+
+        class Users(Base):
+            @typedsvc.http("GET", r"/users")
+            async def second(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_override_in_subclass_replaces_the_route() -> None:
+    class Base(typedsvc.Service):
+        @typedsvc.http("GET", r"/users")
+        async def users(self, request: web.Request) -> str:
+            return "base"
+
+        @typedsvc.http("GET", r"/other")
+        async def other(self, request: web.Request) -> str:
+            return "other"
+
+    class Users(Base):
+        @typedsvc.http("GET", r"/users")
+        async def users(self, request: web.Request) -> str:
+            return "override"
+
+    routes = routes_of(Users).routes
+    assert [(attr, spec.where) for attr, spec in routes] == [
+        ("users", "Users.users"),
+        ("other", "Base.other"),
+    ]
+
+
+def test_http_methods_are_normalized() -> None:
+    class Users(typedsvc.Service):
+        @typedsvc.http(["get", "POST", "GET"], r"/users")  # type: ignore[list-item]
+        async def users(self, request: web.Request) -> str:
+            return ""
+
+    [(_, spec)] = routes_of(Users).routes
+    assert spec.methods == ("GET", "POST")
+
+
+def test_http_records_conversions_for_annotated_groups() -> None:
+    class Things(typedsvc.Service):
+        @typedsvc.http(
+            "GET", r"/t/(?P<a>[^/]+)/(?P<b>[^/]+)/(?P<c>[^/]+)/(?P<d>[^/]+)/(?P<e>[^/]+)"
+        )
+        async def thing(
+            self, request: web.Request, a: str, b: int, c: float, d: uuid.UUID, e: Color
+        ) -> str:
+            return ""
+
+    [(_, spec)] = routes_of(Things).routes
+    assert isinstance(spec, RouteSpec)
+    assert [(name, type_name) for name, _, type_name in spec.conversions] == [
+        ("b", "int"),
+        ("c", "float"),
+        ("d", "UUID"),
+        ("e", "one of 'red', 'green'"),
+    ]
+
+
+def test_http_error_invalid_status() -> None:
+    with raises(
+        '"Users.oops": http_error status 200 is not an HTTP status code; use an int from 400 '
+        "to 599."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http_error(200)
+            async def oops(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_error_status_of_wrong_type() -> None:
+    status: Any = "404"
+    with raises(
+        "\"Users.oops\": http_error status '404' is not an HTTP status code; use an int from "
+        "400 to 599."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http_error(status)
+            async def oops(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_error_unknown_parameter() -> None:
+    with raises(
+        '"Users.oops": the http_error(404) handler takes unknown parameters "detail"; it '
+        'receives the request and, when declared, "status_code".'
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http_error(404)
+            async def oops(self, request: web.Request, detail: str) -> str:
+                return detail
+
+
+def test_http_error_not_async() -> None:
+    with raises(
+        '"Users.oops": the http_error(404) handler is not a coroutine function; declare it as '
+        '"async def oops(self, request)".'
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http_error(404)  # type: ignore[arg-type]
+            def oops(self, request: web.Request) -> str:
+                return ""
+
+
+def test_http_error_without_request() -> None:
+    with raises(
+        '"Users.oops": the http_error(404) handler does not take the request as its second '
+        'parameter; declare it as "async def oops(self, request)".'
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http_error(404)  # type: ignore[arg-type]
+            async def oops(self) -> str:
+                return ""
+
+
+def test_http_error_twice_for_one_status() -> None:
+    with raises(
+        '"Users.second": http_error(404) is already handled by "Users.first"; keep one '
+        "handler per status code."
+    ):
+
+        class Users(typedsvc.Service):
+            @typedsvc.http_error(404)
+            async def first(self, request: web.Request) -> str:
+                return ""
+
+            @typedsvc.http_error(404)
+            async def second(self, request: web.Request) -> str:
+                return ""
+
+
+def test_service_options_must_be_options() -> None:
+    wrong: Any = {"http": {}}
+    with raises(
+        '"Users.options" must be a typedsvc.Options, got dict; write options = '
+        "Options(http=HttpOptions(...))."
+    ):
+
+        class Users(typedsvc.Service):
+            options = wrong
+
+
+def test_service_name_defaults_to_class_name() -> None:
+    class Users(typedsvc.Service):
+        pass
+
+    class Named(typedsvc.Service):
+        name = "named"
+        options = Options()
+
+    class Child(Named):
+        pass
+
+    assert (Users.name, Named.name, Child.name) == ("Users", "named", "named")
+
+
+def test_handler_name_strips_enclosing_functions() -> None:
+    class Users(typedsvc.Service):
+        async def get(self, request: web.Request) -> str:
+            return ""
+
+    assert handler_name(Users.get) == "Users.get"
+    assert handler_name(len) == "len"
+
+
+def test_describe_reads_string_annotations() -> None:
+    async def handler(self: object, request: web.Request, n: int = 1, *, c: Color) -> None:
+        return None
+
+    shape, resolved = describe(handler)
+    assert [(p.name, p.kind, p.has_default, p.annotation, p.conversion) for p in shape.params][
+        2:
+    ] == [
+        ("n", "positional_or_keyword", True, "int", "int"),
+        ("c", "keyword_only", False, "Color", "enum"),
+    ]
+    assert resolved["n"] is int
