@@ -23,6 +23,10 @@ class DefinitionError(TypeError):
     """A route definition is wrong: raised while the class body executes."""
 
 
+# Tracebacks name it as users import it.
+DefinitionError.__module__ = "typedsvc"
+
+
 def quote_url(url: str) -> str:
     """Quote a url as it would be written in source, as a raw string."""
     if '"' not in url:
