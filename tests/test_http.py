@@ -596,3 +596,47 @@ async def test_create_app_leaves_room_for_other_aiohttp_routes(serve: MakeClient
         missing = await client.get("/nowhere")
         assert (await extra.text(), await ours.text()) == ("metrics", "get")
         assert (missing.status, await missing.text()) == (404, "nothing at /nowhere")
+
+
+async def test_create_app_serves_under_a_sub_app_prefix() -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    parent = web.Application()
+    parent.add_subapp("/api/", typedsvc.create_app(Routes()))
+    async with TestClient(TestServer(parent, host="127.0.0.1")) as client:
+        inside = await client.get("/api/files/x")
+        outside = await client.get("/files/x")
+        assert (inside.status, await inside.text()) == (200, "name=x")
+        assert outside.status == 404
+
+
+def test_create_app_exposes_routes_through_aiohttp_interfaces() -> None:
+    app = typedsvc.create_app(Routes())
+    [resource] = app.router.resources()
+    routes = list(resource)
+    assert len(resource) == len(routes)
+    assert [(route.method, route.handler.__name__) for route in routes][:3] == [
+        ("GET", "handle"),
+        ("HEAD", "handle"),
+        ("GET", "handle"),
+    ]
+    assert resource.get_info() == {"prefix": ""}
+    assert resource.canonical == "/"
+    assert not resource.raw_match("/health")
+    with pytest.raises(
+        NotImplementedError, match=r"^typedsvc routes are regexes and cannot build urls\.$"
+    ):
+        resource.url_for()
+
+
+async def test_http_empty_server_header_leaves_aiohttp_default(serve: MakeClient) -> None:
+    class Plain(typedsvc.Service):
+        options = Options(http=HttpOptions(server_header=""))
+
+        @typedsvc.http("GET", r"/x")
+        async def x(self, request: web.Request) -> str:
+            return "x"
+
+    client = await serve(Plain())
+    response = await client.get("/x")
+    assert response.headers["Server"].startswith("Python/")

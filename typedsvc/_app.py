@@ -107,7 +107,7 @@ class _ServiceResource(AbstractResource):
         return False
 
     def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private
-        return {"prefix": self._prefix, "routes": [spec.url for spec, _, _ in self._entries]}
+        return {"prefix": self._prefix}
 
     def __len__(self) -> int:
         return sum(len(routes) for _, routes, _ in self._entries)
@@ -304,7 +304,7 @@ class _ResponseHeaders:
         if self._max_requests is None and self._max_time is None:
             return False
         transport = request.transport
-        if transport is None:
+        if transport is None:  # pragma: no cover - the client is already gone
             return True
         state = self._connections.get(transport)
         if state is None:
@@ -314,7 +314,3 @@ class _ResponseHeaders:
             return True
         return self._max_time is not None and time.monotonic() - state[1] >= self._max_time
 
-
-def service_of(app: web.Application) -> Service:
-    """The service an application built by :func:`create_app` serves."""
-    return app[SERVICE_KEY]
