@@ -313,4 +313,3 @@ class _ResponseHeaders:
         if self._max_requests is not None and state[0] >= self._max_requests:
             return True
         return self._max_time is not None and time.monotonic() - state[1] >= self._max_time
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Never
 
@@ -66,7 +66,7 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
             return _build(value[1], value[0], None, None, None, None, defaults)
         if len(value) == 3:
             return _build(value[1], value[0], None, value[2], None, None, defaults)
-        raise InvalidResponseError(f"a tuple of {len(value)} items")
+        raise InvalidResponseError(f"a tuple of length {len(value)}")
     raise _unsupported(value)
 
 
@@ -87,17 +87,35 @@ def _build(
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise InvalidResponseError(f"a response with status {status!r}")
     merged = _headers(headers)
-    if isinstance(body, str):
-        data = body.encode(charset or defaults.charset)
-    elif isinstance(body, bytes):
-        data = body
-    else:
-        raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
     if content_type is not None or charset is not None or hdrs.CONTENT_TYPE not in merged:
         merged[hdrs.CONTENT_TYPE] = _content_type(
             content_type, charset, isinstance(body, str), defaults
         )
-    return web.Response(body=data, status=status, reason=reason, headers=merged)
+    if isinstance(body, str):
+        # Encode with the charset the Content-Type header announces, wherever it came from.
+        encoding = _charset_of(merged[hdrs.CONTENT_TYPE]) or defaults.charset
+        try:
+            data = body.encode(encoding)
+        except (LookupError, UnicodeEncodeError) as exc:
+            raise InvalidResponseError(
+                f"a str body that cannot be sent as {encoding}: {exc}"
+            ) from None
+    elif isinstance(body, bytes):
+        data = body
+    else:
+        raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
+    try:
+        return web.Response(body=data, status=status, reason=reason, headers=merged)
+    except ValueError as exc:
+        raise InvalidResponseError(f"a response aiohttp rejects: {exc}") from None
+
+
+def _charset_of(content_type: str) -> str | None:
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
 
 
 def _content_type(
@@ -118,14 +136,19 @@ def _content_type(
 
 def _headers(headers: Headers | None) -> CIMultiDict[str]:
     merged: CIMultiDict[str] = CIMultiDict()
-    if headers is None:
+    # Checked as an object: untyped code can pass anything here.
+    given: object = headers
+    if given is None:
         return merged
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    for entry in pairs:
-        # Checked as an object: untyped code can pass anything here.
-        pair: object = entry
+    if isinstance(given, Mapping):
+        pairs: Iterable[object] = given.items()
+    elif isinstance(given, Sequence) and not isinstance(given, str | bytes):
+        pairs = given
+    else:
+        raise InvalidResponseError(f"headers of type {type(given).__name__}")
+    for pair in pairs:
         if not isinstance(pair, tuple) or len(pair) != 2:
-            raise InvalidResponseError(f"headers with an entry of type {type(pair).__name__}")
+            raise InvalidResponseError("headers with an entry that is not a (name, value) pair")
         name, value = pair
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidResponseError("headers whose names and values are not all str")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import codecs
 import ipaddress
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 DEFAULT_CLIENT_MAX_SIZE: Final = 100 * 1024 * 1024
-_SIZE_RE: Final = re.compile(r"(?i)\s*(\d+)\s*([KMG]?)(?:I?B)?\s*")
+_SIZE_RE: Final = re.compile(r"(?i)\s*(\d+)\s*(?:([KMG])(?:I?B)?|B)?\s*")
 _SIZE_UNITS: Final = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -19,22 +19,28 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def parse_size(value: int | str) -> int:
     """A byte count from an int or a string such as ``"2K"``, ``"10M"`` or ``"1G"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"client_max_size must be a number of bytes, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"HttpOptions.client_max_size must be a number of bytes, got {value!r}.")
     if isinstance(value, int):
         if value <= 0:
-            raise ValueError(f"client_max_size must be positive, got {value}.")
+            raise ValueError(f"HttpOptions.client_max_size must be positive, got {value}.")
         return value
     match = _SIZE_RE.fullmatch(value)
     if match is None:
         raise ValueError(
-            f"client_max_size {value!r} is not a size; write bytes as an int "
+            f"HttpOptions.client_max_size {value!r} is not a size; write bytes as an int "
             'or a string such as "512K", "10M" or "1G".'
         )
-    size = int(match[1]) * _SIZE_UNITS[match[2].upper()]
+    size = int(match[1]) * _SIZE_UNITS[(match[2] or "").upper()]
     if size <= 0:
-        raise ValueError(f"client_max_size must be positive, got {value!r}.")
+        raise ValueError(f"HttpOptions.client_max_size must be positive, got {value!r}.")
     return size
+
+
+def _check_number(name: str, value: object) -> None:
+    # bool is an int and NaN compares false with everything: both would slip through.
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ValueError(f"HttpOptions.{name} must be a number, got {value!r}.")
 
 
 def _default_reuse_port() -> bool:
@@ -65,6 +71,8 @@ class HttpOptions:
             raise ValueError("HttpOptions.host must not be empty; use '0.0.0.0' for every address.")
         if isinstance(self.port, bool) or not 0 <= self.port <= 65535:
             raise ValueError(f"HttpOptions.port must be from 0 to 65535, got {self.port!r}.")
+        for name in ("keepalive_timeout", "termination_grace_period_seconds"):
+            _check_number(name, getattr(self, name))
         if self.keepalive_timeout < 0:
             raise ValueError(
                 f"HttpOptions.keepalive_timeout must be 0 (off) or positive, "
@@ -74,6 +82,7 @@ class HttpOptions:
             value = getattr(self, name)
             if value is None:
                 continue
+            _check_number(name, value)
             if value <= 0:
                 raise ValueError(f"HttpOptions.{name} must be positive, got {value!r}.")
             if not self.keepalive_timeout:
@@ -82,11 +91,14 @@ class HttpOptions:
                 )
         parse_size(self.client_max_size)
         try:
-            codecs.lookup(self.charset)
+            # Encoding (not just lookup) rejects codecs such as rot13 that are not text encodings.
+            "".encode(self.charset)
         except LookupError:
             raise ValueError(
-                f"HttpOptions.charset {self.charset!r} is not a known codec."
+                f"HttpOptions.charset {self.charset!r} is not a known text encoding."
             ) from None
+        if any(char in self.server_header for char in "\r\n\0"):
+            raise ValueError("HttpOptions.server_header must not contain line breaks or NUL.")
         if "/" not in self.content_type:
             raise ValueError(
                 f"HttpOptions.content_type {self.content_type!r} is not a media type "
@@ -102,6 +114,8 @@ class HttpOptions:
             object.__setattr__(self, "real_ip_from", (self.real_ip_from,))
         for network in self.real_ip_from:
             try:
+                if not isinstance(network, str):
+                    raise ValueError(network)
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 raise ValueError(

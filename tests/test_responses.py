@@ -1,0 +1,414 @@
+"""normalize(): every return form of a handler turned into an aiohttp response, without a server."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any, NamedTuple
+
+import pytest
+from aiohttp import hdrs, web
+
+from typedsvc import Response, ResponseValue
+from typedsvc._normalize import Defaults, InvalidResponseError, normalize
+
+DEFAULTS = Defaults()
+TEXT_UTF8 = "text/plain; charset=utf-8"
+
+
+class Case(NamedTuple):
+    """A valid return value and the response normalize() must build from it.
+
+    ``content_type`` None means no Content-Type header; ``headers`` lists every other
+    header in order; ``reason`` None means the standard phrase of ``status``.
+    """
+
+    value: ResponseValue
+    status: int
+    content_type: str | None
+    body: bytes | None
+    headers: tuple[tuple[str, str], ...] = ()
+    reason: str | None = None
+    default_status: int = 200
+    defaults: Defaults = DEFAULTS
+
+
+def exactly(message: str) -> str:
+    """A ``pytest.raises(match=...)`` pattern that accepts only ``message`` itself."""
+    return f"^{re.escape(message)}$"
+
+
+def normalize_untyped(value: Any) -> web.StreamResponse:
+    """Call normalize() as untyped code can: with a value outside ``ResponseValue``."""
+    return normalize(value, DEFAULTS)
+
+
+COOKIES = (("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # str and bytes
+        pytest.param(Case("héllo", 200, TEXT_UTF8, b"h\xc3\xa9llo"), id="str-default-charset"),
+        pytest.param(
+            Case(
+                "héllo",
+                200,
+                "text/html; charset=latin-1",
+                b"h\xe9llo",
+                defaults=Defaults("text/html", "latin-1"),
+            ),
+            id="str-service-defaults",
+        ),
+        pytest.param(Case("", 200, TEXT_UTF8, b""), id="str-empty"),
+        pytest.param(Case(b"\x00\xff", 200, TEXT_UTF8, b"\x00\xff"), id="bytes"),
+        # None
+        pytest.param(Case(None, 204, None, None), id="none-is-204"),
+        pytest.param(Case(None, 404, None, None, default_status=404), id="none-keeps-error-status"),
+        # ResponseDict, one key at a time
+        pytest.param(Case({}, 200, TEXT_UTF8, b""), id="dict-empty"),
+        pytest.param(Case({"body": "héllo"}, 200, TEXT_UTF8, b"h\xc3\xa9llo"), id="dict-body-str"),
+        pytest.param(Case({"body": b"\x01"}, 200, TEXT_UTF8, b"\x01"), id="dict-body-bytes"),
+        pytest.param(Case({"status": 201}, 201, TEXT_UTF8, b""), id="dict-status"),
+        pytest.param(
+            Case(
+                {"headers": {"X-Request-Id": "r1"}}, 200, TEXT_UTF8, b"", (("X-Request-Id", "r1"),)
+            ),
+            id="dict-headers-mapping",
+        ),
+        pytest.param(
+            Case({"headers": list(COOKIES)}, 200, TEXT_UTF8, b"", COOKIES),
+            id="dict-headers-pairs-repeat-set-cookie",
+        ),
+        pytest.param(
+            Case(
+                {"body": "{}", "content_type": "application/json"},
+                200,
+                "application/json; charset=utf-8",
+                b"{}",
+            ),
+            id="dict-content-type-text-body",
+        ),
+        pytest.param(
+            Case(
+                {"body": b"{}", "content_type": "application/json"}, 200, "application/json", b"{}"
+            ),
+            id="dict-content-type-bytes-body",
+        ),
+        pytest.param(
+            Case({"body": "é", "charset": "latin-1"}, 200, "text/plain; charset=latin-1", b"\xe9"),
+            id="dict-charset",
+        ),
+        pytest.param(
+            Case(
+                {
+                    "body": "é",
+                    "status": 202,
+                    "headers": [("X-A", "1"), ("X-B", "2")],
+                    "content_type": "text/csv",
+                    "charset": "latin-1",
+                },
+                202,
+                "text/csv; charset=latin-1",
+                b"\xe9",
+                (("X-A", "1"), ("X-B", "2")),
+            ),
+            id="dict-every-key",
+        ),
+        # Tuples
+        pytest.param(Case((201, "created"), 201, TEXT_UTF8, b"created"), id="tuple-2-str"),
+        pytest.param(Case((202, b"\x02"), 202, TEXT_UTF8, b"\x02"), id="tuple-2-bytes"),
+        pytest.param(
+            Case((201, "x", {"Location": "/x"}), 201, TEXT_UTF8, b"x", (("Location", "/x"),)),
+            id="tuple-3-headers-mapping",
+        ),
+        pytest.param(
+            Case((200, "x", list(COOKIES)), 200, TEXT_UTF8, b"x", COOKIES),
+            id="tuple-3-headers-pairs",
+        ),
+        # typedsvc.Response
+        pytest.param(Case(Response(), 200, TEXT_UTF8, b""), id="response-empty"),
+        pytest.param(
+            Case(
+                Response(body="é", content_type="text/html", charset="latin-1"),
+                200,
+                "text/html; charset=latin-1",
+                b"\xe9",
+            ),
+            id="response-content-type-and-charset-combine",
+        ),
+        pytest.param(
+            Case(Response(body=b"x", charset="latin-1"), 200, "text/plain; charset=latin-1", b"x"),
+            id="response-charset-keeps-default-type",
+        ),
+        pytest.param(
+            Case(Response(body=b"\x89PNG", content_type="image/png"), 200, "image/png", b"\x89PNG"),
+            id="response-binary-type-stays-bare",
+        ),
+        pytest.param(
+            Case(
+                Response(body="<p>", content_type="text/html"),
+                200,
+                "text/html; charset=utf-8",
+                b"<p>",
+            ),
+            id="response-content-type-text-body-gets-charset",
+        ),
+        pytest.param(
+            Case(
+                Response(body="tea", status=418, reason="Short and stout"),
+                418,
+                TEXT_UTF8,
+                b"tea",
+                reason="Short and stout",
+            ),
+            id="response-status-and-reason",
+        ),
+        pytest.param(
+            Case(Response(headers=COOKIES), 200, TEXT_UTF8, b"", COOKIES),
+            id="response-headers-pairs",
+        ),
+        # A Content-Type header, and a content_type that names its own charset
+        pytest.param(
+            Case(
+                {"body": "{}", "headers": {"Content-Type": "application/json"}},
+                200,
+                "application/json",
+                b"{}",
+            ),
+            id="dict-headers-content-type-kept",
+        ),
+        pytest.param(
+            Case(
+                Response(body="a,b", headers={"content-type": "text/csv"}), 200, "text/csv", b"a,b"
+            ),
+            id="response-headers-content-type-kept-any-case",
+        ),
+        pytest.param(
+            Case((200, "a,b", {"Content-Type": "text/csv"}), 200, "text/csv", b"a,b"),
+            id="tuple-headers-content-type-kept",
+        ),
+        pytest.param(
+            Case(
+                {
+                    "body": "{}",
+                    "headers": {"Content-Type": "text/csv"},
+                    "content_type": "application/json",
+                },
+                200,
+                "application/json; charset=utf-8",
+                b"{}",
+            ),
+            id="content-type-key-replaces-header",
+        ),
+        pytest.param(
+            Case(
+                {"body": "x", "headers": {"Content-Type": "text/csv"}, "charset": "latin-1"},
+                200,
+                "text/plain; charset=latin-1",
+                b"x",
+            ),
+            id="charset-key-replaces-header-with-default-type",
+        ),
+        pytest.param(
+            Case(
+                Response(body="x", content_type="text/html; charset=ISO-8859-1"),
+                200,
+                "text/html; charset=ISO-8859-1",
+                b"x",
+            ),
+            id="content-type-with-charset-left-as-is",
+        ),
+        pytest.param(
+            Case(
+                {"body": b"x", "content_type": "text/html; Charset=utf-16"},
+                200,
+                "text/html; Charset=utf-16",
+                b"x",
+            ),
+            id="content-type-with-charset-any-case",
+        ),
+        # The error handler's status, where the value sets none
+        pytest.param(
+            Case("gone", 404, TEXT_UTF8, b"gone", default_status=404), id="error-status-str"
+        ),
+        pytest.param(
+            Case(b"gone", 404, TEXT_UTF8, b"gone", default_status=404), id="error-status-bytes"
+        ),
+        pytest.param(
+            Case({"body": "gone"}, 404, TEXT_UTF8, b"gone", default_status=404),
+            id="error-status-dict-without-status",
+        ),
+        pytest.param(
+            Case(Response(body="gone"), 404, TEXT_UTF8, b"gone", default_status=404),
+            id="error-status-response-without-status",
+        ),
+        pytest.param(
+            Case({"status": 410}, 410, TEXT_UTF8, b"", default_status=404),
+            id="error-status-not-over-dict-status",
+        ),
+        pytest.param(
+            Case(Response(status=200), 200, TEXT_UTF8, b"", default_status=404),
+            id="error-status-not-over-response-status",
+        ),
+        pytest.param(
+            Case((200, "found"), 200, TEXT_UTF8, b"found", default_status=404),
+            id="error-status-not-over-tuple",
+        ),
+    ],
+)
+def test_normalize_builds_response(case: Case) -> None:
+    response = normalize(case.value, case.defaults, case.default_status)
+
+    assert isinstance(response, web.Response)
+    assert response.status == case.status
+    assert response.reason == (case.reason or HTTPStatus(case.status).phrase)
+    expected_content_type = [] if case.content_type is None else [case.content_type]
+    assert response.headers.getall(hdrs.CONTENT_TYPE, []) == expected_content_type
+    assert response.body == case.body
+    others = [
+        (name, value) for name, value in response.headers.items() if name.lower() != "content-type"
+    ]
+    assert others == list(case.headers)
+
+
+def test_normalize_repeats_set_cookie_in_order() -> None:
+    value: ResponseValue = {"headers": [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]}
+
+    response = normalize(value, DEFAULTS)
+
+    assert response.headers.getall("Set-Cookie") == ["a=1", "b=2"]
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_normalize_passes_an_aiohttp_response_through(status: int) -> None:
+    original = web.Response(body=b"raw", status=201, content_type="application/octet-stream")
+
+    response = normalize(original, DEFAULTS, status)
+
+    assert response is original
+    assert response.status == 201
+    assert response.headers[hdrs.CONTENT_TYPE] == "application/octet-stream"
+
+
+def test_normalize_passes_a_stream_response_through() -> None:
+    original = web.StreamResponse(status=206)
+
+    assert normalize(original, DEFAULTS) is original
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(5, "int", id="int"),
+        pytest.param(1.5, "float", id="float"),
+        pytest.param([b"x"], "list", id="list"),
+        pytest.param(bytearray(b"x"), "bytearray", id="bytearray"),
+        pytest.param((), "a tuple of length 0", id="tuple-0"),
+        pytest.param((200,), "a tuple of length 1", id="tuple-1"),
+        pytest.param((200, "x", {"X-A": "1"}, "extra"), "a tuple of length 4", id="tuple-4"),
+        pytest.param(
+            {"body": "x", "stauts": 201},
+            "a dict with unknown keys ['stauts']",
+            id="dict-unknown-key",
+        ),
+        pytest.param(
+            {"b": 1, "a": 2}, "a dict with unknown keys ['a', 'b']", id="dict-unknown-keys-sorted"
+        ),
+        pytest.param({"status": "200"}, "a response with status '200'", id="dict-status-str"),
+        pytest.param({"status": 1000}, "a response with status 1000", id="dict-status-1000"),
+        pytest.param({"status": 99}, "a response with status 99", id="dict-status-99"),
+        pytest.param({"status": True}, "a response with status True", id="dict-status-bool"),
+        pytest.param({"status": None}, "a response with status None", id="dict-status-none"),
+        pytest.param((True, "x"), "a response with status True", id="tuple-status-bool"),
+        pytest.param(("200", "x"), "a response with status '200'", id="tuple-status-str"),
+        pytest.param(Response(status=600), "a response with status 600", id="response-status-600"),
+        pytest.param({"body": 1}, "a response with a body of type int", id="dict-body-int"),
+        pytest.param((200, None), "a response with a body of type NoneType", id="tuple-body-none"),
+        pytest.param(
+            {"headers": {"X-Count": 1}},
+            "headers whose names and values are not all str",
+            id="headers-value-int",
+        ),
+        pytest.param(
+            {"headers": {1: "x"}},
+            "headers whose names and values are not all str",
+            id="headers-name-int",
+        ),
+        pytest.param(
+            {"headers": ["Set-Cookie: a=1"]},
+            "headers with an entry that is not a (name, value) pair",
+            id="headers-strings",
+        ),
+        pytest.param(
+            {"headers": [["Set-Cookie", "a=1"]]},
+            "headers with an entry that is not a (name, value) pair",
+            id="headers-lists",
+        ),
+        pytest.param(
+            {"headers": [("X-A", "1", "2")]},
+            "headers with an entry that is not a (name, value) pair",
+            id="headers-triples",
+        ),
+        pytest.param(
+            (200, "x", [1]),
+            "headers with an entry that is not a (name, value) pair",
+            id="tuple-headers-ints",
+        ),
+        pytest.param({"headers": 5}, "headers of type int", id="headers-int"),
+        pytest.param({"headers": "X-A: 1"}, "headers of type str", id="headers-str"),
+        pytest.param(
+            Response(reason="a\nb"),
+            "a response aiohttp rejects: Reason cannot contain \\r or \\n",
+            id="reason-with-newline",
+        ),
+        pytest.param(
+            Response(body="é", charset="ascii"),
+            "a str body that cannot be sent as ascii: 'ascii' codec can't encode character "
+            "'\\xe9' in position 0: ordinal not in range(128)",
+            id="body-not-encodable",
+        ),
+        pytest.param(
+            Response(body="x", charset="no-such-codec"),
+            "a str body that cannot be sent as no-such-codec: unknown encoding: no-such-codec",
+            id="unknown-charset",
+        ),
+    ],
+)
+def test_normalize_rejects_values_outside_the_union(value: object, message: str) -> None:
+    with pytest.raises(InvalidResponseError, match=exactly(message)):
+        normalize_untyped(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "content_type"),
+    [
+        pytest.param(
+            Response(body="é", content_type="text/plain; charset=latin-1"),
+            "text/plain; charset=latin-1",
+            id="charset-inside-content-type",
+        ),
+        pytest.param(
+            {"body": "é", "headers": {"Content-Type": 'text/html; charset="latin-1"'}},
+            'text/html; charset="latin-1"',
+            id="charset-inside-header",
+        ),
+    ],
+)
+def test_normalize_encodes_with_the_announced_charset(value: object, content_type: str) -> None:
+    response = normalize_untyped(value)
+    assert response.headers.getall("Content-Type") == [content_type]
+    assert isinstance(response, web.Response)
+    assert response.body == "é".encode("latin-1")
+
+
+def test_normalize_encodes_with_a_default_content_type_charset() -> None:
+    response = normalize("é", Defaults(content_type="text/plain; charset=latin-1", charset="utf-8"))
+    assert response.headers["Content-Type"] == "text/plain; charset=latin-1"
+    assert isinstance(response, web.Response)
+    assert response.body == b"\xe9"
+
+
+def test_invalid_response_error_is_a_type_error() -> None:
+    assert issubclass(InvalidResponseError, TypeError)
