@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import importlib.util
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -23,11 +24,16 @@ from typedsvc._errors import DefinitionError
 from typedsvc._service import Service
 
 LOGGER: Final = logging.getLogger("typedsvc")
+EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
 
 
 class CommandError(Exception):
     """A problem with what the user asked for; printed as one line, exit status 2."""
+
+
+class ListenError(Exception):
+    """A service could not listen where asked; printed as one line, exit status 1."""
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -53,8 +59,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(serve(services, host=args.host, port=args.port))
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(services, host=args.host, port=args.port))
+    except ListenError as exc:
+        print(f"typedsvc: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILURE)
     sys.exit(0)
 
 
@@ -68,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("target", metavar="FILE_OR_MODULE", help="a .py file or a dotted module name")
     run.add_argument("--host", help="address to listen on (default: the service's options)")
     run.add_argument(
-        "--port", type=int, help="port to listen on, 0 for any free one (default: the options)"
+        "--port", type=_port, help="port to listen on, 0 for any free one (default: the options)"
     )
     run.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     run.add_argument(
@@ -78,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     )
     return parser
+
+
+def _port(text: str) -> int:
+    port = int(text) if text.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 0 to 65535")
+    return port
 
 
 def load_services(target: str) -> list[type[Service]]:
@@ -105,7 +122,7 @@ def _import(target: str) -> ModuleType:
     try:
         return importlib.import_module(target)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and target.startswith(exc.name):
+        if exc.name is not None and (exc.name == target or target.startswith(exc.name + ".")):
             raise CommandError(
                 f'cannot find "{target}": no such file, and no module of that name.'
             ) from None
@@ -138,7 +155,8 @@ def _import_file(target: str, path: Path) -> ModuleType:
 
 def _import_failure(target: str, exc: Exception) -> str:
     if isinstance(exc, SyntaxError):
-        return f'"{exc.filename}", line {exc.lineno}: {exc.msg}.'
+        end = "" if exc.msg.endswith((".", "?", "!")) else "."
+        return f'"{exc.filename}", line {exc.lineno}: {exc.msg}{end}'
     frames = traceback.extract_tb(exc.__traceback__)
     where = f' ("{frames[-1].filename}", line {frames[-1].lineno})' if frames else ""
     return f'importing "{target}" failed: {type(exc).__name__}: {exc}{where}.'
@@ -179,10 +197,12 @@ async def serve(
 
 
 def _on_signal(stop: asyncio.Event, signum: int) -> None:
-    if stop.is_set():
-        # A second signal: the user does not want to wait for the drain.
+    if stop.is_set():  # pragma: no cover - os._exit leaves no coverage data behind
+        # A second signal: the user does not want to wait for the drain. Unwinding the
+        # loop would cancel aiohttp's shutdown halfway and log its errors, so leave at once.
         LOGGER.warning("%s again: exiting without waiting", signal.Signals(signum).name)
-        raise SystemExit(1)
+        logging.shutdown()
+        os._exit(EXIT_FAILURE)
     LOGGER.info("%s received", signal.Signals(signum).name)
     stop.set()
 
@@ -193,13 +213,19 @@ async def _start(service: Service, host: str | None, port: int | None) -> web.Ap
         create_app(service), shutdown_timeout=options.termination_grace_period_seconds
     )
     await runner.setup()
-    site = web.TCPSite(
-        runner,
-        host if host is not None else options.host,
-        port if port is not None else options.port,
-        reuse_port=options.reuse_port,
-    )
-    await site.start()
+    host = host if host is not None else options.host
+    port = port if port is not None else options.port
+    site = web.TCPSite(runner, host, port, reuse_port=options.reuse_port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        # asyncio wraps a failed bind in its own wording; the errno's text is the clear part.
+        if isinstance(exc.errno, int) and exc.errno > 0:
+            reason = os.strerror(exc.errno)
+        else:
+            reason = exc.strerror or str(exc)
+        raise ListenError(f'"{service.name}" cannot listen on {host}:{port}: {reason}.') from None
     for address in runner.addresses:
         LOGGER.info('"%s" listening on http://%s:%d', service.name, address[0], address[1])
     return runner
