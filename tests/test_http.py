@@ -640,3 +640,13 @@ async def test_http_empty_server_header_leaves_aiohttp_default(serve: MakeClient
     client = await serve(Plain())
     response = await client.get("/x")
     assert response.headers["Server"].startswith("Python/")
+
+
+async def test_http_access_log_shows_the_real_status_of_a_streamed_response(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="typedsvc.access")
+    client = await serve(Returns())
+    await (await client.get("/stream")).read()
+    [line] = await access_lines(caplog, 1)
+    assert line.startswith('127.0.0.1 "GET /stream" 206 ')
