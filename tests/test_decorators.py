@@ -318,7 +318,7 @@ def test_http_error_unknown_parameter() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(404)
+            @typedsvc.http_error(404)  # type: ignore[arg-type]
             async def oops(self, request: web.Request, detail: str) -> str:
                 return detail
 

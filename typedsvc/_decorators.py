@@ -8,7 +8,17 @@ import re
 import uuid
 from collections.abc import Callable, Coroutine, Sequence, Set
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Final,
+    ParamSpec,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 from aiohttp import web
 
@@ -67,18 +77,39 @@ def http(
     url: str,
     *,
     ignore_logging: bool | Sequence[int] = False,
-) -> Callable[[Handler[S, P, R]], Handler[S, P, R]]:
+) -> RouteDecorator:
     """Route requests whose path fully matches the regex ``url`` to the decorated method.
 
     Named groups of ``url`` are passed as keyword arguments, converted by the
     parameter's annotation (str, int, float, uuid.UUID or a str Enum). Raises
     :class:`DefinitionError` at decoration when the url and the handler disagree.
     """
+    return RouteDecorator(method, url, ignore_logging)
 
-    def decorate(func: Handler[S, P, R]) -> Handler[S, P, R]:
+
+class RouteDecorator:
+    """What ``http(...)`` returns: applied to a method, it checks it and records the route.
+
+    The mypy plugin hooks ``__call__`` to run the same checks at the decorator line.
+    """
+
+    __slots__ = ("_ignore_logging", "_method", "_url")
+
+    def __init__(
+        self,
+        method: HttpMethod | Sequence[HttpMethod],
+        url: str,
+        ignore_logging: bool | Sequence[int],
+    ) -> None:
+        self._method = method
+        self._url = url
+        self._ignore_logging = ignore_logging
+
+    def __call__(self, func: Handler[S, P, R]) -> Handler[S, P, R]:
+        url = self._url
         where = handler_name(func)
-        methods = _methods(where, url, method)
-        ignored = _ignore_logging(where, url, ignore_logging)
+        methods = _methods(where, url, self._method)
+        ignored = _ignore_logging(where, url, self._ignore_logging)
         shape, resolved = describe(func)
         problems = _urls.check_route(shape, url)
         if problems:
@@ -101,16 +132,45 @@ def http(
         _record(func, ROUTES_ATTR, spec)
         return func
 
-    return decorate
+
+class _StatusErrorHandler(Protocol):
+    """An error handler that also takes the status code."""
+
+    def __call__(
+        self, service: Any, request: web.Request, /, status_code: int
+    ) -> Coroutine[Any, Any, ResponseValue]: ...
 
 
-def http_error(status_code: int) -> Callable[[Handler[S, P, R]], Handler[S, P, R]]:
+# Bound to the protocol, so the handler keeps its exact type (names, self binding).
+StatusErrorHandlerT = TypeVar("StatusErrorHandlerT", bound=_StatusErrorHandler)
+
+
+def http_error(status_code: int) -> ErrorDecorator:
     """Answer responses of ``status_code`` (404/405 from routing, raised errors, 500).
 
     The method receives the request and, when it declares it, ``status_code``.
     """
+    return ErrorDecorator(status_code)
 
-    def decorate(func: Handler[S, P, R]) -> Handler[S, P, R]:
+
+class ErrorDecorator:
+    """What ``http_error(...)`` returns: applied to a method, it checks and records it."""
+
+    __slots__ = ("_status",)
+
+    def __init__(self, status_code: int) -> None:
+        self._status = status_code
+
+    @overload
+    def __call__(
+        self, func: Callable[[S, web.Request], Coroutine[Any, Any, R]]
+    ) -> Callable[[S, web.Request], Coroutine[Any, Any, R]]: ...
+
+    @overload
+    def __call__(self, func: StatusErrorHandlerT) -> StatusErrorHandlerT: ...
+
+    def __call__(self, func: Callable[..., object]) -> Callable[..., object]:
+        status_code: object = self._status
         where = handler_name(func)
         if isinstance(status_code, bool) or not isinstance(status_code, int):
             raise DefinitionError(_errors.invalid_error_status(where, status_code))
@@ -130,8 +190,6 @@ def http_error(status_code: int) -> Callable[[Handler[S, P, R]], Handler[S, P, R
         )
         _record(func, ERRORS_ATTR, ErrorSpec(where, status_code, takes_status))
         return func
-
-    return decorate
 
 
 def handler_name(func: Callable[..., object]) -> str:
