@@ -31,7 +31,7 @@ def test_eager_unsupported_annotation_is_named_as_written() -> None:
     with pytest.raises(typedsvc.DefinitionError, match=f"^{re.escape(message)}$"):
 
         class Users(typedsvc.Service):  # pyright: ignore[reportUnusedClass]
-            @typedsvc.http("GET", r"/u/(?P<ids>[^/]+)")
+            @typedsvc.http("GET", r"/u/(?P<ids>[^/]+)")  # type: ignore[typedsvc-url]
             async def get(self, request: web.Request, ids: list[int]) -> str:
                 return ""
 
@@ -45,6 +45,6 @@ def test_eager_unsupported_class_annotation_uses_its_name() -> None:
     with pytest.raises(typedsvc.DefinitionError, match=f"^{re.escape(message)}$"):
 
         class Users(typedsvc.Service):  # pyright: ignore[reportUnusedClass]
-            @typedsvc.http("GET", r"/u/(?P<b>[^/]+)")
+            @typedsvc.http("GET", r"/u/(?P<b>[^/]+)")  # type: ignore[typedsvc-url]
             async def get(self, request: web.Request, b: bytes) -> str:
                 return ""

@@ -50,7 +50,7 @@ def test_http_group_without_parameter_fails_at_class_body() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("GET", r"/users/(?P<user_id>\d+)")
+            @typedsvc.http("GET", r"/users/(?P<user_id>\d+)")  # type: ignore[typedsvc-url]
             async def get_user(self, request: web.Request) -> str:
                 return ""
 
@@ -62,7 +62,7 @@ def test_http_parameter_without_group() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("GET", r"/users")
+            @typedsvc.http("GET", r"/users")  # type: ignore[typedsvc-url]
             async def get_user(self, request: web.Request, user_id: str) -> str:
                 return user_id
 
@@ -74,7 +74,7 @@ def test_http_invalid_regex_carries_re_message() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("GET", r"/search/(?P<q>[^/]+")
+            @typedsvc.http("GET", r"/search/(?P<q>[^/]+")  # type: ignore[typedsvc-url]
             async def search(self, request: web.Request, q: str) -> str:
                 return q
 
@@ -86,7 +86,7 @@ def test_http_unnamed_group() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("GET", r"/files/([^/]+)")
+            @typedsvc.http("GET", r"/files/([^/]+)")  # type: ignore[typedsvc-url]
             async def download(self, request: web.Request) -> str:
                 return ""
 
@@ -98,7 +98,7 @@ def test_http_not_async() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("GET", r"/health")  # type: ignore[arg-type]
+            @typedsvc.http("GET", r"/health")  # type: ignore[arg-type, typedsvc-url]  # pyright: ignore[reportArgumentType]
             def health(self, request: web.Request) -> str:
                 return ""
 
@@ -110,7 +110,7 @@ def test_http_without_request_parameter() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("GET", r"/health")  # type: ignore[arg-type]
+            @typedsvc.http("GET", r"/health")  # type: ignore[arg-type, typedsvc-url]  # pyright: ignore[reportArgumentType]
             async def health(self) -> str:
                 return ""
 
@@ -123,7 +123,7 @@ def test_http_unsupported_annotation() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("GET", r"/users/(?P<ids>[\d,]+)")
+            @typedsvc.http("GET", r"/users/(?P<ids>[\d,]+)")  # type: ignore[typedsvc-url]
             async def get(self, request: web.Request, ids: list[int]) -> str:
                 return ""
 
@@ -136,7 +136,7 @@ def test_http_enum_with_non_str_values_is_unsupported() -> None:
     ):
 
         class Shop(typedsvc.Service):
-            @typedsvc.http("GET", r"/shirts/(?P<size>\w+)")
+            @typedsvc.http("GET", r"/shirts/(?P<size>\w+)")  # type: ignore[typedsvc-url]
             async def get(self, request: web.Request, size: Size) -> str:
                 return ""
 
@@ -149,8 +149,8 @@ def test_http_unresolvable_string_annotation() -> None:
     ):
 
         class Shop(typedsvc.Service):
-            @typedsvc.http("GET", r"/shirts/(?P<size>\w+)")
-            async def get(self, request: web.Request, size: Undefined) -> str:  # type: ignore[name-defined]  # noqa: F821
+            @typedsvc.http("GET", r"/shirts/(?P<size>\w+)")  # type: ignore[typedsvc-url]
+            async def get(self, request: web.Request, size: Undefined) -> str:  # type: ignore[name-defined]  # noqa: F821  # pyright: ignore[reportUndefinedVariable, reportUnknownParameterType]
                 return ""
 
 
@@ -161,7 +161,7 @@ def test_http_unknown_method() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http("FETCH", r"/x")  # type: ignore[arg-type]
+            @typedsvc.http("FETCH", r"/x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
             async def get(self, request: web.Request) -> str:
                 return ""
 
@@ -212,7 +212,7 @@ def test_http_same_method_and_url_twice_names_both_handlers() -> None:
             async def first(self, request: web.Request) -> str:
                 return ""
 
-            @typedsvc.http(["POST", "GET"], r"^/users$")
+            @typedsvc.http(["POST", "GET"], r"^/users$")  # type: ignore[typedsvc-url]
             async def second(self, request: web.Request) -> str:
                 return ""
 
@@ -258,7 +258,7 @@ def test_http_override_in_subclass_replaces_the_route() -> None:
 
 def test_http_methods_are_normalized() -> None:
     class Users(typedsvc.Service):
-        @typedsvc.http(["get", "POST", "GET"], r"/users")  # type: ignore[list-item]
+        @typedsvc.http(["get", "POST", "GET"], r"/users")  # type: ignore[list-item]  # pyright: ignore[reportArgumentType]
         async def users(self, request: web.Request) -> str:
             return ""
 
@@ -318,7 +318,7 @@ def test_http_error_unknown_parameter() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(404)  # type: ignore[arg-type]
+            @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
             async def oops(self, request: web.Request, detail: str) -> str:
                 return detail
 
@@ -330,7 +330,7 @@ def test_http_error_not_async() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(404)  # type: ignore[arg-type]
+            @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
             def oops(self, request: web.Request) -> str:
                 return ""
 
@@ -342,7 +342,7 @@ def test_http_error_without_request() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(404)  # type: ignore[arg-type]
+            @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
             async def oops(self) -> str:
                 return ""
 

@@ -106,7 +106,7 @@ class _ServiceResource(AbstractResource):
     def raw_match(self, path: str) -> bool:
         return False
 
-    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private  # pyright: ignore[reportIncompatibleMethodOverride]
         return {"prefix": self._prefix}
 
     def __len__(self) -> int:

@@ -112,6 +112,14 @@ def no_methods(where: str, url: str) -> str:
     return f'"{where}": no HTTP method given for {quote_url(url)}; name at least one, like "GET".'
 
 
+def url_not_literal(decorator: str) -> str:
+    return (
+        f"the url of typedsvc.{decorator}(...) is not known before the code runs, so mypy "
+        "cannot check it; pass a str literal or a Final str constant (the check at import "
+        'still runs), or disable this check with "disable_error_code = typedsvc-url-literal".'
+    )
+
+
 def duplicate_route(where: str, url: str, method: str, first: str) -> str:
     return (
         f'"{where}": route {method} {quote_url(url)} is already handled by "{first}"; '
