@@ -115,8 +115,8 @@ def no_methods(where: str, url: str) -> str:
 def url_not_literal(decorator: str) -> str:
     return (
         f"the url of typedsvc.{decorator}(...) is not known before the code runs, so mypy "
-        "cannot check it; pass a str literal or a Final str constant (the check at import "
-        'still runs), or disable this check with "disable_error_code = typedsvc-url-literal".'
+        "cannot check it; pass a str literal or a Final str constant, or silence this with "
+        '"# type: ignore[typedsvc-url-literal]" (the check at import still runs).'
     )
 
 

@@ -1,0 +1,294 @@
+"""The mypy plugin against the runtime: same messages, stable across incremental runs and dmypy."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import typedsvc
+
+TIMEOUT = 300
+CONFIG = "[mypy]\nstrict = True\nplugins = typedsvc.mypy\n"
+HEADER = """\
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from aiohttp import web
+
+import typedsvc
+
+
+class Size(enum.Enum):
+    SMALL = 1
+
+"""
+
+# Each case is one class body with exactly one route mistake; the class is named by the test.
+CASES: dict[str, str] = {
+    "group_without_parameter": """
+        @typedsvc.http("GET", r"/users/(?P<user_id>\\d+)")
+        async def get_user(self, request: web.Request) -> str:
+            return ""
+    """,
+    "parameter_without_group": """
+        @typedsvc.http("GET", r"/users")
+        async def get_user(self, request: web.Request, user_id: str) -> str:
+            return user_id
+    """,
+    "invalid_regex": """
+        @typedsvc.http("GET", r"/search/(?P<q>[^/]+")
+        async def search(self, request: web.Request, q: str) -> str:
+            return q
+    """,
+    "unnamed_group": """
+        @typedsvc.http("GET", r"/files/([^/]+)")
+        async def download(self, request: web.Request) -> str:
+            return ""
+    """,
+    "positional_only_group": """
+        @typedsvc.http("GET", r"/users/(?P<user_id>[^/]+)")
+        async def get_user(self, request: web.Request, user_id: str, /) -> str:
+            return user_id
+    """,
+    "unsupported_list": """
+        @typedsvc.http("GET", r"/users/(?P<ids>[\\d,]+)")
+        async def get(self, request: web.Request, ids: list[int]) -> str:
+            return ""
+    """,
+    "unsupported_bytes": """
+        @typedsvc.http("GET", r"/users/(?P<raw>[^/]+)")
+        async def get(self, request: web.Request, raw: bytes) -> str:
+            return ""
+    """,
+    "unsupported_int_enum": """
+        @typedsvc.http("GET", r"/shirts/(?P<size>\\w+)")
+        async def get(self, request: web.Request, size: Size) -> str:
+            return ""
+    """,
+    "unsupported_bool": """
+        @typedsvc.http("GET", r"/flags/(?P<on>\\w+)")
+        async def get(self, request: web.Request, on: bool) -> str:
+            return ""
+    """,
+    "not_async": """
+        @typedsvc.http("GET", r"/health")
+        def health(self, request: web.Request) -> str:
+            return ""
+    """,
+    "no_request": """
+        @typedsvc.http("GET", r"/health")
+        async def health(self) -> str:
+            return ""
+    """,
+    "duplicate": """
+        @typedsvc.http("GET", r"/users")
+        async def first(self, request: web.Request) -> str:
+            return ""
+
+        @typedsvc.http(["POST", "GET"], r"^/users$")
+        async def second(self, request: web.Request) -> str:
+            return ""
+    """,
+}
+
+
+def class_source(name: str, body: str) -> str:
+    return f"class {name}(typedsvc.Service):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+
+
+def camel(case: str) -> str:
+    return "".join(part.title() for part in case.split("_"))
+
+
+def runtime_message(name: str, body: str) -> str:
+    namespace: dict[str, object] = {}
+    exec(HEADER, namespace)
+    with pytest.raises(typedsvc.DefinitionError) as raised:
+        exec(class_source(name, body), namespace)
+    return str(raised.value)
+
+
+def run_mypy(
+    directory: Path, *files: str, cache: Path, command: tuple[str, ...] = ("-m", "mypy")
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *command, "--config-file", "mypy.ini", "--cache-dir", str(cache), *files],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def plugin_errors(output: str) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for line in output.splitlines():
+        match = re.fullmatch(r"[^:]+:(\d+): error: (.*)  \[typedsvc-url\]", line)
+        if match:
+            assert int(match[1]) not in found, f"two typedsvc errors on line {match[1]}"
+            found[int(match[1])] = match[2]
+    return found
+
+
+@pytest.fixture(scope="module")
+def cases_module(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, str]]:
+    """One module holding every case; maps the line of each case's last decorator to its case."""
+    directory = tmp_path_factory.mktemp("plugin")
+    (directory / "mypy.ini").write_text(CONFIG)
+    source = HEADER
+    lines: dict[int, str] = {}
+    for case, body in CASES.items():
+        block = "\n\n" + class_source(camel(case), body)
+        offset = source.count("\n") + 1
+        decorators = [i for i, text in enumerate(block.split("\n")) if "@typedsvc.http" in text]
+        lines[offset + decorators[-1]] = case
+        source += block
+    (directory / "cases.py").write_text(source)
+    return directory, lines
+
+
+def test_plugin_messages_are_the_runtime_messages(
+    cases_module: tuple[Path, dict[int, str]], tmp_path: Path
+) -> None:
+    directory, lines = cases_module
+    result = run_mypy(directory, "cases.py", cache=tmp_path / "cache")
+    assert "INTERNAL ERROR" not in result.stdout + result.stderr
+    reported = plugin_errors(result.stdout)
+    expected = {line: runtime_message(camel(case), CASES[case]) for line, case in lines.items()}
+    assert reported == expected
+
+
+def test_plugin_output_is_the_same_from_cache(
+    cases_module: tuple[Path, dict[int, str]], tmp_path: Path
+) -> None:
+    directory, _ = cases_module
+    cache = tmp_path / "cache"
+    cold = run_mypy(directory, "cases.py", cache=cache)
+    warm = run_mypy(directory, "cases.py", cache=cache)
+    assert plugin_errors(cold.stdout)
+    assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
+
+
+def test_plugin_sees_a_stored_decorator_from_a_cached_module(tmp_path: Path) -> None:
+    (tmp_path / "mypy.ini").write_text(CONFIG)
+    (tmp_path / "routes.py").write_text(
+        'import typedsvc\n\nget_user = typedsvc.http("GET", r"/users/(?P<user_id>\\d+)")\n'
+    )
+    service = tmp_path / "service.py"
+    service.write_text(
+        "from aiohttp import web\n\nimport typedsvc\nfrom routes import get_user\n\n\n"
+        + class_source(
+            "Users", '@get_user\nasync def get(self, request: web.Request) -> str:\n    return ""\n'
+        )
+    )
+    cache = tmp_path / "cache"
+    first = run_mypy(tmp_path, "service.py", cache=cache)
+    # Only service.py changes: routes.py now comes from the cache.
+    service.write_text(service.read_text() + "\n# changed\n")
+    second = run_mypy(tmp_path, "service.py", cache=cache)
+    expected = {
+        8: '"Users.get": url group "user_id" in r"/users/(?P<user_id>\\d+)" has no matching '
+        'parameter; add a parameter named "user_id" or rename the group.'
+    }
+    assert plugin_errors(first.stdout) == expected
+    assert plugin_errors(second.stdout) == expected
+
+
+def test_plugin_works_under_dmypy(
+    cases_module: tuple[Path, dict[int, str]], tmp_path: Path
+) -> None:
+    directory, lines = cases_module
+    status = str(tmp_path / "dmypy.json")
+    daemon = ("-m", "mypy.dmypy", "--status-file", status)
+    try:
+        runs = [
+            subprocess.run(
+                [sys.executable, *daemon, "run", "--", "--config-file", "mypy.ini", "cases.py"],
+                cwd=directory,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+            for _ in range(2)
+        ]
+    finally:
+        subprocess.run(
+            [sys.executable, *daemon, "kill"],
+            cwd=directory,
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    for run in runs:
+        assert set(plugin_errors(run.stdout)) == set(lines), run.stdout + run.stderr
+
+
+ODD_INPUT = """\
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+import typedsvc
+
+
+def prefix() -> str:
+    return "/v1"
+
+
+async def handler(self: Any, request: web.Request) -> str:
+    return ""
+
+
+# Applied as a plain call, outside any class.
+direct = typedsvc.http("GET", r"/direct/(?P<x>[^/]+)")(handler)
+decorators = [typedsvc.http("GET", r"/one"), typedsvc.http("GET", r"/two")]
+options: dict[str, Any] = {"ignore_logging": True}
+method: Any = "GET"
+
+
+class NotAService:
+    @typedsvc.http("GET", r"/a/(?P<x>[^/]+)")
+    async def a(self, request: web.Request) -> str:
+        return ""
+
+
+class Odd(typedsvc.Service):
+    @typedsvc.http("GET", f"{prefix()}/users")
+    async def f_string(self, request: web.Request, missing: str) -> str:
+        return ""
+
+    @decorators[0]
+    async def from_a_list(self, request: web.Request) -> str:
+        return ""
+
+    @typedsvc.http(method, r"/b", **options)
+    async def unknown_method(self, request: web.Request) -> str:
+        return ""
+
+    @typedsvc.http(*["GET", r"/c"])
+    async def star_args(self, request: web.Request) -> str:
+        return ""
+"""
+
+
+def test_plugin_never_crashes_on_odd_input(tmp_path: Path) -> None:
+    (tmp_path / "mypy.ini").write_text(CONFIG)
+    (tmp_path / "odd.py").write_text(ODD_INPUT)
+    result = run_mypy(tmp_path, "odd.py", cache=tmp_path / "cache")
+    output = result.stdout + result.stderr
+    assert "INTERNAL ERROR" not in output
+    assert "Traceback" not in output
+    assert result.returncode == 1
+    assert plugin_errors(result.stdout) == {}
+    assert "[typedsvc-url-literal]" in result.stdout
