@@ -1,30 +1,30 @@
 """Measure what the typedsvc mypy plugin costs: mypy --strict on a generated 500-route service.
 
 Each timed run starts from a fresh, empty ``--cache-dir`` (a cold cache, as on a clean CI
-checkout), and runs with and without ``plugins = typedsvc.mypy`` alternate so that drift in
-the machine's speed falls on both alike. Writes bench/results/mypy_plugin.md.
+checkout); runs with and without ``plugins = typedsvc.mypy`` alternate, so that drift in the
+machine's speed falls on both alike. Prints a markdown table and writes it to
+bench/results/mypy_plugin.md.
 
-Usage: .venv/bin/python bench/mypy_plugin.py [--rounds 3] [--routes 500]
+Usage: .venv/bin/python bench/mypy_plugin.py [--rounds 3] [--routes 500] [--warmups 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
+import resource
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final
 
-RESULTS: Final = Path(__file__).resolve().parent / "results" / "mypy_plugin.md"
+import _common
+
+RESULTS: Final = _common.RESULTS_DIR / "mypy_plugin.md"
 TARGET_OVERHEAD: Final = 0.15
 # No mypy run of one module should take this long; past it the run has hung.
 TIMEOUT_S: Final = 600.0
@@ -104,19 +104,31 @@ class Canary(typedsvc.Service):
 
 
 @dataclass(frozen=True, slots=True)
+class Run:
+    """One mypy process: its wall-clock seconds, and the CPU seconds it used (user + system)."""
+
+    wall: float
+    cpu: float
+
+
+@dataclass(frozen=True, slots=True)
 class Timing:
-    """The wall-clock seconds of the timed runs of one configuration."""
+    """The timed runs of one configuration."""
 
     label: str
-    seconds: tuple[float, ...]
+    runs: tuple[Run, ...]
 
     @property
     def median(self) -> float:
-        return statistics.median(self.seconds)
+        return statistics.median(run.wall for run in self.runs)
 
     @property
     def best(self) -> float:
-        return min(self.seconds)
+        return min(run.wall for run in self.runs)
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(run.cpu for run in self.runs)
 
 
 def service_source(routes: int) -> str:
@@ -130,21 +142,21 @@ def write_inputs(workdir: Path, routes: int) -> None:
     """Write the service, the canary and the two mypy configurations into ``workdir``."""
     (workdir / SERVICE).write_text(service_source(routes))
     (workdir / CANARY).write_text(_CANARY_SOURCE)
-    # The same configuration but for the plugin line; --strict comes on the command line.
+    # Alike but for the plugin line; --strict comes on the command line.
     (workdir / WITH_PLUGIN).write_text("[mypy]\nplugins = typedsvc.mypy\n")
     (workdir / WITHOUT_PLUGIN).write_text("[mypy]\n")
 
 
 def check_runtime(workdir: Path, routes: int) -> None:
-    """Import the generated service, so the runtime's checks judge it too."""
+    """Import the generated service, so that the runtime's checks judge it too."""
     code = (
         "import service\n"
         "from typedsvc._service import routes_of\n"
         "print(len(routes_of(service.Big).routes))\n"
     )
-    result = run([sys.executable, "-c", code], workdir)
+    result = _common.run([sys.executable, "-c", code], cwd=workdir, timeout=TIMEOUT_S)
     if result.returncode != 0 or result.stdout.strip() != str(routes):
-        fail("the runtime rejected the generated service", result)
+        _common.fail(f"the runtime did not accept the {routes} generated routes", result)
 
 
 def mypy_command(config: str, cache_dir: Path, target: str) -> list[str]:
@@ -161,45 +173,33 @@ def mypy_command(config: str, cache_dir: Path, target: str) -> list[str]:
     ]
 
 
-def run(command: list[str], workdir: Path) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            command,
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        sys.exit(f"{shlex.join(command)} did not finish in {TIMEOUT_S:.0f} s; it has hung.")
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
-def fail(what: str, result: subprocess.CompletedProcess[str]) -> NoReturn:
-    sys.exit(
-        f"{what}: {shlex.join(result.args)} exited {result.returncode}.\n"
-        f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    )
-
-
-def timed_mypy(workdir: Path, config: str, cache_dir: Path) -> float:
-    """Run mypy on the service from an empty cache; the seconds it took, or exit on errors."""
+def timed_mypy(workdir: Path, config: str, cache_dir: Path) -> Run:
+    """Run mypy on the service from an empty cache and time it; exit on any error."""
     shutil.rmtree(cache_dir, ignore_errors=True)
     cache_dir.mkdir()
     command = mypy_command(config, cache_dir, SERVICE)
+    cpu_before = children_cpu()
     start = time.perf_counter()
-    result = run(command, workdir)
-    seconds = time.perf_counter() - start
+    result = _common.run(command, cwd=workdir, timeout=TIMEOUT_S)
+    wall = time.perf_counter() - start
+    cpu = children_cpu() - cpu_before
     if result.returncode != 0 or not result.stdout.startswith("Success: no issues found"):
-        fail("mypy reported errors on the generated service", result)
-    return seconds
+        _common.fail("mypy reported errors on the generated service", result)
+    return Run(wall, cpu)
 
 
 def check_canary(workdir: Path, cache_dir: Path) -> None:
     """With the plugin, mypy must flag the canary's route with [typedsvc-url]."""
-    result = run(mypy_command(WITH_PLUGIN, cache_dir, CANARY), workdir)
+    command = mypy_command(WITH_PLUGIN, cache_dir, CANARY)
+    result = _common.run(command, cwd=workdir, timeout=TIMEOUT_S)
     if result.returncode != 1 or "[typedsvc-url]" not in result.stdout:
-        fail("the plugin did not report the canary's wrong route", result)
+        _common.fail("the plugin did not report the canary's wrong route", result)
 
 
 def measure(workdir: Path, rounds: int, warmups: int) -> tuple[Timing, Timing]:
@@ -209,14 +209,14 @@ def measure(workdir: Path, rounds: int, warmups: int) -> tuple[Timing, Timing]:
         timed_mypy(workdir, WITH_PLUGIN, cache_dir)
         check_canary(workdir, cache_dir)
         timed_mypy(workdir, WITHOUT_PLUGIN, cache_dir)
-    with_plugin: list[float] = []
-    without_plugin: list[float] = []
+    with_plugin: list[Run] = []
+    without_plugin: list[Run] = []
     for index in range(rounds):
         with_plugin.append(timed_mypy(workdir, WITH_PLUGIN, cache_dir))
         without_plugin.append(timed_mypy(workdir, WITHOUT_PLUGIN, cache_dir))
         print(
-            f"round {index + 1}/{rounds}: with {with_plugin[-1]:.2f} s, "
-            f"without {without_plugin[-1]:.2f} s",
+            f"round {index + 1}/{rounds}: with {with_plugin[-1].wall:.2f} s, "
+            f"without {without_plugin[-1].wall:.2f} s",
             file=sys.stderr,
         )
     return (
@@ -226,78 +226,58 @@ def measure(workdir: Path, rounds: int, warmups: int) -> tuple[Timing, Timing]:
 
 
 def mypy_version() -> str:
-    result = run([sys.executable, "-m", "mypy", "--version"], Path.cwd())
+    result = _common.run([sys.executable, "-m", "mypy", "--version"], timeout=TIMEOUT_S)
     if result.returncode != 0:
-        fail("mypy --version failed", result)
+        _common.fail("mypy --version failed", result)
     return result.stdout.strip()
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, or "" where there is none."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return ""
-    for line in lines:
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            return value.strip()
-    return ""
 
 
 def report(with_plugin: Timing, without_plugin: Timing, routes: int, warmups: int) -> str:
     """The results as a markdown document."""
     overhead = with_plugin.median / without_plugin.median - 1
+    cpu_overhead = with_plugin.median_cpu / without_plugin.median_cpu - 1
     verdict = "met" if overhead <= TARGET_OVERHEAD else "**not met**"
     rows = [
-        f"| {timing.label} | {timing.median:.2f} | {timing.best:.2f} | "
-        + ", ".join(f"{s:.2f}" for s in timing.seconds)
+        f"| {timing.label} | {timing.median:.2f} | {timing.best:.2f} | {timing.median_cpu:.2f} | "
+        + ", ".join(f"{run.wall:.2f}" for run in timing.runs)
         + " |"
         for timing in (with_plugin, without_plugin)
     ]
-    model = cpu_model()
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
-    mypy_run = shlex.join(mypy_command("<config>", Path("<fresh empty dir>"), SERVICE)[1:])
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mypy_run = shlex.join(mypy_command("CONFIG", Path("EMPTY"), SERVICE)[1:])
     lines = [
         "# What the typedsvc mypy plugin costs",
         "",
         f"`mypy --strict` on a generated module of one `typedsvc.Service` subclass with {routes} "
         "routes, each run from a fresh empty `--cache-dir` (cold cache), runs with and without "
-        f"the plugin alternating, {len(with_plugin.seconds)} of each, after {warmups} untimed "
-        "warm-up run(s) of each. Wall-clock seconds of the whole mypy process.",
+        f"the plugin alternating, {len(with_plugin.runs)} of each, after {warmups} untimed "
+        "warm-up run(s) of each. Seconds of the whole mypy process: wall clock, and CPU (user "
+        "+ system), which other load on the machine disturbs less.",
         "",
-        "| mypy run | median (s) | min (s) | every run (s) |",
-        "|---|---:|---:|---|",
+        "| mypy run | median (s) | min (s) | median CPU (s) | every run (s) |",
+        "|---|---:|---:|---:|---|",
         *rows,
         "",
         f"Plugin overhead (median with / median without - 1): **{overhead:+.1%}**; "
-        f"target at most {TARGET_OVERHEAD:.0%}: {verdict}.",
+        f"target at most {TARGET_OVERHEAD:.0%}: {verdict}. In CPU time: {cpu_overhead:+.1%}.",
         "",
+        f"- typedsvc: {_common.revision()}",
         f"- mypy: {mypy_version()}",
-        f"- Python: {platform.python_version()} ({platform.python_implementation()})",
-        f"- machine: {machine}" + (f" ({model})" if model else ""),
-        f"- date: {now}",
-        f"- command: `{shlex.join(sys.orig_argv)}`",
-        f"- each mypy run: `{mypy_run}`, where `<config>` holds `[mypy]` and, with the plugin, "
-        "`plugins = typedsvc.mypy`",
+        f"- Python: {_common.python()}",
+        f"- machine: {_common.machine()}",
+        f"- date: {_common.now()}",
+        f"- command: `{_common.command_line()}`",
+        f"- each mypy run: `python {mypy_run}`, where CONFIG holds `[mypy]` and, with the "
+        "plugin, `plugins = typedsvc.mypy`, and EMPTY is a new empty directory",
         "",
     ]
     return "\n".join(lines)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(text)
-    partial.replace(path)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description="What the typedsvc mypy plugin costs.")
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each (default 3)")
-    parser.add_argument("--routes", type=int, default=500, help="routes in the service")
-    parser.add_argument("--warmups", type=int, default=1, help="untimed runs of each first")
+    parser.add_argument("--routes", type=int, default=500, help="routes in the service (500)")
+    parser.add_argument("--warmups", type=int, default=1, help="untimed runs of each first (1)")
     args = parser.parse_args()
     if args.rounds < 1 or args.routes < 1 or args.warmups < 0:
         parser.error("--rounds and --routes must be at least 1, --warmups at least 0")
@@ -307,7 +287,7 @@ def main() -> None:
         check_runtime(workdir, args.routes)
         with_plugin, without_plugin = measure(workdir, args.rounds, args.warmups)
     text = report(with_plugin, without_plugin, args.routes, args.warmups)
-    write_atomically(RESULTS, text)
+    _common.write_atomically(RESULTS, text)
     print(text)
 
 

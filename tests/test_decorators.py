@@ -293,7 +293,7 @@ def test_http_error_invalid_status() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(200)
+            @typedsvc.http_error(200)  # type: ignore[typedsvc-url]
             async def oops(self, request: web.Request) -> str:
                 return ""
 
@@ -318,7 +318,7 @@ def test_http_error_unknown_parameter() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
+            @typedsvc.http_error(404)  # type: ignore[type-var, typedsvc-url]  # pyright: ignore[reportArgumentType, reportUntypedFunctionDecorator]
             async def oops(self, request: web.Request, detail: str) -> str:
                 return detail
 
@@ -330,7 +330,7 @@ def test_http_error_not_async() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
+            @typedsvc.http_error(404)  # type: ignore[type-var, typedsvc-url]  # pyright: ignore[reportArgumentType, reportUntypedFunctionDecorator]
             def oops(self, request: web.Request) -> str:
                 return ""
 
@@ -342,7 +342,7 @@ def test_http_error_without_request() -> None:
     ):
 
         class Users(typedsvc.Service):
-            @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
+            @typedsvc.http_error(404)  # type: ignore[type-var, typedsvc-url]  # pyright: ignore[reportArgumentType, reportUntypedFunctionDecorator]
             async def oops(self) -> str:
                 return ""
 
@@ -358,7 +358,7 @@ def test_http_error_twice_for_one_status() -> None:
             async def first(self, request: web.Request) -> str:
                 return ""
 
-            @typedsvc.http_error(404)
+            @typedsvc.http_error(404)  # type: ignore[typedsvc-url]
             async def second(self, request: web.Request) -> str:
                 return ""
 

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import mypy.api
 import pytest
 
 import typedsvc
@@ -87,6 +88,25 @@ CASES: dict[str, str] = {
         async def health(self) -> str:
             return ""
     """,
+    "error_status_not_an_error": """
+        @typedsvc.http_error(200)
+        async def oops(self, request: web.Request) -> str:
+            return ""
+    """,
+    "error_handler_extra_parameter": """
+        @typedsvc.http_error(404)
+        async def oops(self, request: web.Request, detail: str) -> str:
+            return detail
+    """,
+    "error_handler_twice": """
+        @typedsvc.http_error(404)
+        async def first(self, request: web.Request) -> str:
+            return ""
+
+        @typedsvc.http_error(404)
+        async def second(self, request: web.Request, status_code: int) -> str:
+            return ""
+    """,
     "duplicate": """
         @typedsvc.http("GET", r"/users")
         async def first(self, request: web.Request) -> str:
@@ -115,17 +135,14 @@ def runtime_message(name: str, body: str) -> str:
     return str(raised.value)
 
 
-def run_mypy(
-    directory: Path, *files: str, cache: Path, command: tuple[str, ...] = ("-m", "mypy")
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *command, "--config-file", "mypy.ini", "--cache-dir", str(cache), *files],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
+def run_mypy(directory: Path, *files: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    """Run mypy in this process (so coverage sees the plugin; the mypy command hard-exits)."""
+    config = str(directory / "mypy.ini")
+    paths = [str(directory / name) for name in files]
+    stdout, stderr, status = mypy.api.run(
+        ["--config-file", config, "--cache-dir", str(cache), *paths]
     )
+    return subprocess.CompletedProcess(["mypy", *paths], status, stdout, stderr)
 
 
 def plugin_errors(output: str) -> dict[int, str]:

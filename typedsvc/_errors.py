@@ -141,7 +141,7 @@ def invalid_error_status(where: str, status: object) -> str:
     )
 
 
-def error_handler_parameters(where: str, status: int, extra: Iterable[str]) -> str:
+def error_handler_parameters(where: str, status: int | str, extra: Iterable[str]) -> str:
     names = ", ".join(f'"{name}"' for name in extra)
     return (
         f'"{where}": the http_error({status}) handler takes unknown parameters {names}; '
@@ -149,7 +149,7 @@ def error_handler_parameters(where: str, status: int, extra: Iterable[str]) -> s
     )
 
 
-def error_handler_not_async(where: str, status: int) -> str:
+def error_handler_not_async(where: str, status: int | str) -> str:
     name = where.rpartition(".")[2]
     return (
         f'"{where}": the http_error({status}) handler is not a coroutine function; '
@@ -157,7 +157,7 @@ def error_handler_not_async(where: str, status: int) -> str:
     )
 
 
-def error_handler_missing_request(where: str, status: int) -> str:
+def error_handler_missing_request(where: str, status: int | str) -> str:
     name = where.rpartition(".")[2]
     return (
         f'"{where}": the http_error({status}) handler does not take the request as its second '

@@ -130,6 +130,25 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
     return problems
 
 
+def check_error_handler(shape: HandlerShape, status: int | None) -> list[str]:
+    """Problems with an ``http_error(status)`` handler; ``status`` None when not known."""
+    if status is not None and not 400 <= status <= 599:
+        return [_errors.invalid_error_status(shape.where, status)]
+    shown = status if status is not None else "..."
+    if not shape.is_async:
+        return [_errors.error_handler_not_async(shape.where, shown)]
+    if not takes_request(shape.params):
+        return [_errors.error_handler_missing_request(shape.where, shown)]
+    extra = [
+        param.name
+        for param in _after_request(shape.params)
+        if param.kind not in _VARIADIC and param.name != "status_code" and not param.has_default
+    ]
+    if extra:
+        return [_errors.error_handler_parameters(shape.where, shown, extra)]
+    return []
+
+
 def _after_request(params: tuple[Param, ...]) -> tuple[Param, ...]:
     """The parameters after ``self`` and the request."""
     for index, param in enumerate(params):

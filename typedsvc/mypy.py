@@ -14,7 +14,6 @@ a variable), and checks the url against the handler's type.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Final
 
@@ -54,10 +53,15 @@ from typedsvc import _errors, _urls
 
 HTTP_FULLNAME: Final = "typedsvc._decorators.http"
 ROUTE_CALL_FULLNAME: Final = "typedsvc._decorators.RouteDecorator.__call__"
+HTTP_ERROR_FULLNAME: Final = "typedsvc._decorators.http_error"
+ERROR_CALL_FULLNAME: Final = "typedsvc._decorators.ErrorDecorator.__call__"
 SERVICE_FULLNAME: Final = "typedsvc._service.Service"
 COROUTINE_FULLNAME: Final = "typing.Coroutine"
-# The extra attribute of a RouteDecorator type that carries its route as JSON.
-ROUTE_ATTR: Final = "__typedsvc_route__"
+# Extra attributes of a decorator's type that carry its literal arguments.
+URL: Final = "__typedsvc_url__"
+METHODS: Final = "__typedsvc_methods__"
+STATUS: Final = "__typedsvc_status__"
+RECORDED: Final = frozenset({URL, METHODS, STATUS})
 
 TYPEDSVC_URL: Final = ErrorCode(
     "typedsvc-url", "Check a typedsvc url against its handler's parameters", "typedsvc"
@@ -96,70 +100,94 @@ class TypedsvcPlugin(Plugin):
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname == HTTP_FULLNAME:
             return _record_route
+        if fullname == HTTP_ERROR_FULLNAME:
+            return _record_error_status
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         if fullname == ROUTE_CALL_FULLNAME:
             return self._check_route
+        if fullname == ERROR_CALL_FULLNAME:
+            return self._check_error_handler
         return None
 
-    def _check_route(self, ctx: MethodContext) -> Type:
-        route = _route_of(ctx.type)
-        decorator = ctx.context
-        checker = ctx.api
-        if route is None or not isinstance(decorator, Decorator):
+    def _check_error_handler(self, ctx: MethodContext) -> Type:
+        recorded = _recorded(ctx.type)
+        target = _target(ctx)
+        if target is None:
             return ctx.default_return_type
-        if not isinstance(checker, TypeChecker):
-            return ctx.default_return_type
-        info = checker.scope.active_class()
-        handler = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types[0] else None
-        if info is None or not info.has_base(SERVICE_FULLNAME):
-            # Not a method of a Service: the decorator's own type rejects that.
-            return ctx.default_return_type
-        if not isinstance(handler, CallableType) or route.url is None:
-            return ctx.default_return_type
+        checker, info, decorator, handler = target
         where = f"{info.name}.{decorator.func.name}"
         at = _decorator_expression(checker, decorator, ctx.type)
-        shape = _shape(where, handler, decorator, checker.options)
-        problems = _urls.check_route(shape, route.url)
+        known = recorded.get(STATUS)
+        status = known if isinstance(known, int) else None
+        problems = _urls.check_error_handler(
+            _shape(where, handler, decorator, checker.options), status
+        )
         for problem in problems:
             checker.fail(problem, at, code=TYPEDSVC_URL)
-        if not problems and route.methods is not None:
-            self._check_duplicate(checker, info, where, route, decorator, at)
+        if not problems and status is not None:
+            first = self._first_holder(info, ("http_error", str(status)), where, decorator, at)
+            if first is not None:
+                message = _errors.duplicate_error_handler(where, status, first)
+                checker.fail(message, at, code=TYPEDSVC_URL)
         return ctx.default_return_type
 
-    def _check_duplicate(
-        self,
-        checker: TypeChecker,
-        info: TypeInfo,
-        where: str,
-        route: _Route,
-        decorator: Decorator,
-        at: Context,
-    ) -> None:
-        assert route.url is not None
-        assert route.methods is not None
+    def _check_route(self, ctx: MethodContext) -> Type:
+        recorded = _recorded(ctx.type)
+        target = _target(ctx)
+        if target is None:
+            return ctx.default_return_type
+        url, methods = recorded.get(URL), recorded.get(METHODS)
+        if not isinstance(url, str):
+            # Reported once where the url was given (typedsvc-url-literal).
+            return ctx.default_return_type
+        checker, info, decorator, handler = target
+        where = f"{info.name}.{decorator.func.name}"
+        at = _decorator_expression(checker, decorator, ctx.type)
+        problems = _urls.check_route(_shape(where, handler, decorator, checker.options), url)
+        for problem in problems:
+            checker.fail(problem, at, code=TYPEDSVC_URL)
+        if not problems and isinstance(methods, str):
+            for method in methods.split(","):
+                key = (method, _urls.route_key(url))
+                first = self._first_holder(info, key, where, decorator, at)
+                if first is not None:
+                    message = _errors.duplicate_route(where, url, method, first)
+                    checker.fail(message, at, code=TYPEDSVC_URL)
+        return ctx.default_return_type
+
+    def _first_holder(
+        self, info: TypeInfo, key: tuple[str, str], where: str, decorator: Decorator, at: Context
+    ) -> str | None:
+        """The handler that took ``key`` (a route, or an error status) first in this class.
+
+        None when this decorator is the first, or is seen again.
+        """
         seen = self._seen.setdefault(info.fullname, {})
-        for key, (_, node, _) in list(seen.items()):
+        for old_key, (_, node, _) in list(seen.items()):
+            # Drop what an earlier dmypy run left of nodes this class no longer has.
             symbol = info.names.get(node.func.name)
             if symbol is None or symbol.node is not node:
-                del seen[key]
-        for method in route.methods:
-            key = (method, _urls.route_key(route.url))
-            first = seen.setdefault(key, (where, decorator, at))
-            if first[2] is not at:
-                message = _errors.duplicate_route(where, route.url, method, first[0])
-                checker.fail(message, at, code=TYPEDSVC_URL)
+                del seen[old_key]
+        first = seen.setdefault(key, (where, decorator, at))
+        return first[0] if first[2] is not at else None
 
 
-class _Route:
-    """The methods and url recorded on a RouteDecorator type; None where mypy cannot know."""
-
-    __slots__ = ("methods", "url")
-
-    def __init__(self, methods: list[str] | None, url: str | None) -> None:
-        self.methods = methods
-        self.url = url
+def _target(ctx: MethodContext) -> tuple[TypeChecker, TypeInfo, Decorator, CallableType] | None:
+    """The checker, class, decorator node and handler type of a decorator applied in a Service."""
+    decorator = ctx.context
+    checker = ctx.api
+    if not isinstance(decorator, Decorator) or not isinstance(checker, TypeChecker):
+        return None
+    info = checker.scope.active_class()
+    if info is None or not info.has_base(SERVICE_FULLNAME):
+        # Not a method of a Service: the decorator's own type rejects that.
+        return None
+    handler = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] else None
+    if not isinstance(handler, CallableType):
+        return None
+    return checker, info, decorator, handler
 
 
 def _record_route(ctx: FunctionContext) -> Type:
@@ -170,24 +198,54 @@ def _record_route(ctx: FunctionContext) -> Type:
     url = _literal_str(ctx.arg_types[1][0])
     if url is None:
         ctx.api.fail(_errors.url_not_literal("http"), ctx.context, code=TYPEDSVC_URL_LITERAL)
+    record: dict[str, str | int] = {}
+    if url is not None:
+        record[URL] = url
     methods = _methods(ctx)
+    if methods is not None:
+        record[METHODS] = ",".join(methods)
+    return _with_record(ctx, returned, record)
+
+
+def _record_error_status(ctx: FunctionContext) -> Type:
+    """On ``http_error(status)``: put the literal status on the returned type."""
+    returned = get_proper_type(ctx.default_return_type)
+    if not isinstance(returned, Instance) or not ctx.arg_types or not ctx.arg_types[0]:
+        return ctx.default_return_type
+    status = get_proper_type(ctx.arg_types[0][0])
+    if isinstance(status, Instance) and status.last_known_value is not None:
+        status = status.last_known_value
+    value = status.value if isinstance(status, LiteralType) else None
+    record: dict[str, str | int] = {}
+    if isinstance(value, int) and not isinstance(value, bool):
+        record[STATUS] = value
+    return _with_record(ctx, returned, record)
+
+
+def _with_record(ctx: FunctionContext, returned: Instance, record: dict[str, str | int]) -> Type:
+    """``returned`` carrying ``record`` as literal-typed extra attributes, which mypy caches."""
+    attrs: dict[str, Type] = {}
+    for name, value in record.items():
+        fallback = "builtins.str" if isinstance(value, str) else "builtins.int"
+        attrs[name] = LiteralType(value, ctx.api.named_generic_type(fallback, []))
     recorded = Instance(returned.type, returned.args, returned.line, returned.column)
-    text = json.dumps({"methods": methods, "url": url})
-    str_type = ctx.api.named_generic_type("builtins.str", [])
-    recorded.extra_attrs = ExtraAttrs({ROUTE_ATTR: LiteralType(text, str_type)})
+    recorded.extra_attrs = ExtraAttrs(attrs)
     return recorded
 
 
-def _route_of(typ: Type) -> _Route | None:
+def _recorded(typ: Type) -> dict[str, str | int]:
+    """What ``_with_record`` put on a decorator's type: the literal arguments mypy knew."""
     decorator = get_proper_type(typ)
+    record: dict[str, str | int] = {}
     if not isinstance(decorator, Instance) or decorator.extra_attrs is None:
-        return None
-    recorded = decorator.extra_attrs.attrs.get(ROUTE_ATTR)
-    text = _literal_str(recorded) if recorded is not None else None
-    if text is None:
-        return None
-    data = json.loads(text)
-    return _Route(data["methods"], data["url"])
+        return record
+    for name, attr in decorator.extra_attrs.attrs.items():
+        literal = get_proper_type(attr)
+        if name in RECORDED and isinstance(literal, LiteralType):
+            value = literal.value
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                record[name] = value
+    return record
 
 
 def _literal_str(typ: Type) -> str | None:

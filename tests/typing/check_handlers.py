@@ -89,11 +89,11 @@ class Rejected(typedsvc.Service):
     async def unknown_method(self, request: web.Request) -> str:
         return ""
 
-    @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
+    @typedsvc.http_error(404)  # type: ignore[type-var, typedsvc-url]  # pyright: ignore[reportArgumentType, reportUntypedFunctionDecorator]
     async def error_with_extra(self, request: web.Request, detail: str) -> str:
         return detail
 
-    @typedsvc.http_error(404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue, reportUntypedFunctionDecorator]
+    @typedsvc.http_error(404)  # type: ignore[type-var]  # pyright: ignore[reportArgumentType, reportUntypedFunctionDecorator]
     async def error_status_as_str(self, request: web.Request, status_code: str) -> str:
         return status_code
 
