@@ -1,12 +1,16 @@
 """typedsvc: HTTP services on aiohttp whose routes are checked at import and by mypy."""
 
-from typedsvc._app import create_app
-from typedsvc._decorators import http, http_error
-from typedsvc._errors import DefinitionError
-from typedsvc._options import HttpOptions, Options
-from typedsvc._response import Response
-from typedsvc._service import Service
-from typedsvc._types import Headers, HttpMethod, ResponseDict, ResponseValue
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from typedsvc._app import create_app
+    from typedsvc._decorators import http, http_error
+    from typedsvc._errors import DefinitionError
+    from typedsvc._options import HttpOptions, Options
+    from typedsvc._response import Response
+    from typedsvc._service import Service
+    from typedsvc._types import Headers, HttpMethod, ResponseDict, ResponseValue
 
 __version__ = "0.1.0"
 
@@ -24,3 +28,35 @@ __all__ = [
     "http",
     "http_error",
 ]
+
+# Public names are imported on first use. The mypy plugin imports typedsvc._urls, which
+# runs this file: importing aiohttp here would add about half a second to every mypy run.
+_HOMES: _typing.Final = {
+    "DefinitionError": "typedsvc._errors",
+    "Headers": "typedsvc._types",
+    "HttpMethod": "typedsvc._types",
+    "HttpOptions": "typedsvc._options",
+    "Options": "typedsvc._options",
+    "Response": "typedsvc._response",
+    "ResponseDict": "typedsvc._types",
+    "ResponseValue": "typedsvc._types",
+    "Service": "typedsvc._service",
+    "create_app": "typedsvc._app",
+    "http": "typedsvc._decorators",
+    "http_error": "typedsvc._decorators",
+}
+
+
+if not _typing.TYPE_CHECKING:
+    # Hidden from type checkers, which would otherwise accept any attribute of typedsvc.
+
+    def __getattr__(name: str) -> object:
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'typedsvc' has no attribute {name!r}")
+        value = getattr(_importlib.import_module(home), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -165,13 +165,15 @@ class TypedsvcPlugin(Plugin):
         None when this decorator is the first, or is seen again.
         """
         seen = self._seen.setdefault(info.fullname, {})
-        for old_key, (_, node, _) in list(seen.items()):
-            # Drop what an earlier dmypy run left of nodes this class no longer has.
-            symbol = info.names.get(node.func.name)
-            if symbol is None or symbol.node is not node:
-                del seen[old_key]
         first = seen.setdefault(key, (where, decorator, at))
-        return first[0] if first[2] is not at else None
+        if first[2] is at:
+            return None
+        symbol = info.names.get(first[1].func.name)
+        if symbol is None or symbol.node is not first[1]:
+            # Left by an earlier dmypy run, from a node this class no longer has.
+            seen[key] = (where, decorator, at)
+            return None
+        return first[0]
 
 
 def _target(ctx: MethodContext) -> tuple[TypeChecker, TypeInfo, Decorator, CallableType] | None:
