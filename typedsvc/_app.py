@@ -190,15 +190,8 @@ def _route_handler(
             return normalize(value, defaults)
         except web.HTTPException as exc:
             return await errors.for_http_exception(request, exc)
-        except InvalidResponseError as exc:
-            LOGGER.error(
-                '"%s" returned %s, which is not a typedsvc.ResponseValue; answered 500.',
-                where,
-                exc,
-            )
-            return await errors.for_exception(request)
-        except Exception:
-            LOGGER.exception('"%s" raised an exception; answered 500.', where)
+        except Exception as exc:
+            _log_failure(where, exc)
             return await errors.for_exception(request)
 
     return handle
@@ -212,6 +205,16 @@ def _convert(name: str, text: str, convert: Callable[[str], object], type_name: 
         raise web.HTTPBadRequest(
             text=f'400: url parameter "{name}" must be {type_name}, got {shown!r}.'
         ) from None
+
+
+def _log_failure(where: str, exc: Exception) -> None:
+    """Log why a handler's request was answered 500: a bad return value, or an exception."""
+    if isinstance(exc, InvalidResponseError):
+        LOGGER.error(
+            '"%s" returned %s, which is not a typedsvc.ResponseValue; answered 500.', where, exc
+        )
+    else:
+        LOGGER.error('"%s" raised an exception; answered 500.', where, exc_info=exc)
 
 
 def _internal_error() -> web.Response:
@@ -262,15 +265,8 @@ class _ErrorHandlers:
             response = normalize(value, self._defaults, status)
         except web.HTTPException:
             raise
-        except InvalidResponseError as error:
-            LOGGER.error(
-                '"%s" returned %s, which is not a typedsvc.ResponseValue; answered 500.',
-                where,
-                error,
-            )
-            return _internal_error()
-        except Exception:
-            LOGGER.exception('"%s" raised an exception; answered 500.', where)
+        except Exception as error:
+            _log_failure(where, error)
             return _internal_error()
         if exc is not None and not response.prepared:
             for name, value in exc.headers.items():
