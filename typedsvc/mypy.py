@@ -1,15 +1,16 @@
 """The typedsvc mypy plugin: route checks at the decorator line, before the code runs.
 
 Enable it with ``plugins = typedsvc.mypy`` in mypy.ini (``plugins = ["typedsvc.mypy"]``
-in pyproject.toml). It reports, with error code ``typedsvc-url``, every mistake that
-``typedsvc.DefinitionError`` reports at import, with the same text: both sides call
-``typedsvc._urls.check_route``.
+in pyproject.toml). It reports, with error code ``typedsvc-url``, the mistakes in
+``@typedsvc.http`` and ``@typedsvc.http_error`` that ``typedsvc.DefinitionError`` reports at
+import, with the same text: both sides call ``typedsvc._urls``. (Duplicates are checked
+within one class; the runtime also compares a class with its bases.)
 
-How it works: the hook on ``typedsvc.http(...)`` reads the methods and the url from the
-call's argument types and records them on the returned ``RouteDecorator`` type (as an
-extra attribute, which mypy keeps in its cache). The hook on ``RouteDecorator.__call__``
-runs when that decorator is applied, wherever it came from (a direct call, an alias,
-a variable), and checks the url against the handler's type.
+How it works: the hooks on ``typedsvc.http(...)`` and ``typedsvc.http_error(...)`` read the
+literal arguments from the call's argument types and record them on the returned decorator's
+type (as extra attributes, which mypy keeps in its cache). The hooks on the decorators'
+``__call__`` run when a decorator is applied, wherever it came from (a direct call, an
+alias, a variable), and check those arguments against the handler's type.
 """
 
 from __future__ import annotations
@@ -85,16 +86,17 @@ _KINDS: Final[dict[ArgKind, _urls.ParamKind]] = {
     ArgKind.ARG_STAR2: "var_keyword",
 }
 
-# Per class: (method, url key) -> (handler name, its Decorator node, the decorator expression).
+# Per class: (method, url key) or ("http_error", status) -> (handler name, its Decorator
+# node, the decorator expression).
 _Seen = dict[tuple[str, str], tuple[str, Decorator, Context]]
 
 
 class TypedsvcPlugin(Plugin):
-    """Checks ``@typedsvc.http`` routes on methods of ``typedsvc.Service`` subclasses."""
+    """Checks ``@typedsvc.http`` and ``@typedsvc.http_error`` on methods of Service subclasses."""
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        # Kept between runs of dmypy; entries of nodes no longer in a class are dropped.
+        # Kept between runs of dmypy; an entry from a node a class no longer has is replaced.
         self._seen: dict[str, _Seen] = {}
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
