@@ -48,6 +48,18 @@ SLOW_SERVICE: Final = r"""
         name = "slow"
         options = Options(http=HttpOptions(host="127.0.0.1", port=0))
 
+        async def _start_service(self) -> None:
+            print("hook _start_service", file=sys.stderr, flush=True)
+
+        async def _started_service(self) -> None:
+            print("hook _started_service", file=sys.stderr, flush=True)
+
+        async def _stopping_service(self) -> None:
+            print("hook _stopping_service", file=sys.stderr, flush=True)
+
+        async def _stop_service(self) -> None:
+            print("hook _stop_service", file=sys.stderr, flush=True)
+
         @typedsvc.http("GET", r"/slow/(?P<n>\d+)")
         async def slow(self, request: web.Request, n: int) -> str:
             # The test waits for this line to know the request reached the handler.
@@ -574,3 +586,51 @@ def test_run_port_out_of_range_exits_2(tmp_path: Path, port: str) -> None:
     assert result.stderr.endswith(
         f"typedsvc run: error: argument --port: {port!r} is not a port from 0 to 65535\n"
     )
+
+
+async def test_run_lifecycle_hooks_run_in_order_and_the_drain_closes_connections(
+    tmp_path: Path, start: Start, session: aiohttp.ClientSession
+) -> None:
+    served = await start(str(write(tmp_path / "slow.py", SLOW_SERVICE)))
+    port = await served.port()
+
+    async def connection_header() -> str | None:
+        async with session.get(f"http://127.0.0.1:{port}/slow/1") as response:
+            await response.read()
+            return response.headers.get("Connection")
+
+    request = asyncio.create_task(connection_header())
+    try:
+        await served.wait_for_lines(re.compile(r"^started 1$"))
+        served.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(TIMEOUT):
+            assert await request == "close"
+    finally:
+        request.cancel()
+    assert await served.wait_exit() == 0
+    hooks = [line for line in served.lines if line.startswith("hook ")]
+    assert hooks == [
+        "hook _start_service",
+        "hook _started_service",
+        "hook _stopping_service",
+        "hook _stop_service",
+    ]
+
+
+def test_run_failing_start_service_exits_1(tmp_path: Path) -> None:
+    target = write(
+        tmp_path / "failing.py",
+        """
+        import typedsvc
+
+        class Failing(typedsvc.Service):
+            async def _start_service(self) -> None:
+                raise RuntimeError("no database")
+        """,
+    )
+    result = run_cli("run", str(target), "--port", "0", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        'typedsvc: error: "Failing" failed in _start_service: RuntimeError: no database\n'
+    )
+    assert 'ERROR typedsvc: "Failing" failed in _start_service' in result.stderr

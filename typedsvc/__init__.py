@@ -5,6 +5,7 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from typedsvc._app import create_app
+    from typedsvc._client_ip import get_forwarded_remote_ip
     from typedsvc._decorators import http, http_error
     from typedsvc._errors import DefinitionError
     from typedsvc._options import HttpOptions, Options
@@ -25,6 +26,7 @@ __all__ = [
     "ResponseValue",
     "Service",
     "create_app",
+    "get_forwarded_remote_ip",
     "http",
     "http_error",
 ]
@@ -42,6 +44,7 @@ _HOMES: _typing.Final = {
     "ResponseValue": "typedsvc._types",
     "Service": "typedsvc._service",
     "create_app": "typedsvc._app",
+    "get_forwarded_remote_ip": "typedsvc._client_ip",
     "http": "typedsvc._decorators",
     "http_error": "typedsvc._decorators",
 }

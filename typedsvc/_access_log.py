@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 from typing import Final
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+
+from typedsvc._client_ip import get_forwarded_remote_ip
 
 ACCESS_LOGGER: Final = logging.getLogger("typedsvc.access")
 
@@ -40,10 +44,10 @@ class AccessLogger(AbstractAccessLogger):
         logging_rule = getattr(route, "typedsvc_logging", None)
         if isinstance(logging_rule, RouteLogging) and not logging_rule.should_log(response.status):
             return
-        remote = request.remote or "-"
+        remote = get_forwarded_remote_ip(request) or "-"
         user_agent = request.headers.get("User-Agent", "-")
         size = response.body_length
-        duration_ms = time * 1000
+        duration_ms = round(time * 1000, 3)
         self.logger.info(
             '%s "%s %s" %d %dB %.2fms "%s"',
             remote,
@@ -63,3 +67,30 @@ class AccessLogger(AbstractAccessLogger):
                 "user_agent": user_agent,
             },
         )
+
+
+# The fields AccessLogger puts on each record, in the order the JSON lines list them.
+FIELDS: Final = ("remote", "method", "path", "status", "size", "duration_ms", "user_agent")
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per access-log record: its time and the request's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        }
+        entry.update({name: getattr(record, name, None) for name in FIELDS})
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def file_logger(path: str) -> tuple[logging.Logger, logging.Handler]:
+    """A logger of its own that writes JSON lines to ``path``, and its handler (to close)."""
+    # Not from logging.getLogger: the manager would keep it, and its file, forever.
+    logger = logging.Logger(f"typedsvc.access[{path}]", logging.INFO)
+    # delay: the file is created by the first request, not by building the application.
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(JsonLinesFormatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+    return logger, handler

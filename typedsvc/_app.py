@@ -19,11 +19,12 @@ from aiohttp.web_urldispatcher import (
 )
 from yarl import URL
 
-from typedsvc._access_log import AccessLogger, RouteLogging
+from typedsvc._access_log import AccessLogger, RouteLogging, file_logger
+from typedsvc._client_ip import REAL_IP_KEY, RealIp
 from typedsvc._decorators import RouteSpec
 from typedsvc._normalize import Defaults, InvalidResponseError, normalize
 from typedsvc._options import HttpOptions
-from typedsvc._service import Service, routes_of
+from typedsvc._service import Service, routes_of, run_hook
 from typedsvc._types import ResponseValue
 
 LOGGER: Final = logging.getLogger("typedsvc")
@@ -49,25 +50,51 @@ def create_app(service: Service) -> web.Application:
         raise TypeError(f"create_app() takes a typedsvc.Service, got {type(service).__name__}.")
     options = service.options.http
     errors = _ErrorHandlers(service)
+    response_headers = _ResponseHeaders(options)
+    access_log: logging.Logger | None = LOGGER.getChild("access") if options.access_log else None
+    file_handler: logging.Handler | None = None
+    if isinstance(options.access_log, str):
+        access_log, file_handler = file_logger(options.access_log)
     app = web.Application(
         client_max_size=options.client_max_bytes,
-        handler_args=_handler_args(options),
+        handler_args=_handler_args(options, access_log),
         middlewares=[errors.routing_middleware] if errors.handles_routing else [],
     )
     app[SERVICE_KEY] = service
+    app[REAL_IP_KEY] = RealIp(options)
     resource = _ServiceResource()
     for attr, spec in routes_of(type(service)).routes:
         call = getattr(service, attr)
         resource.add(spec, _route_handler(spec, call, errors, options))
     app.router.register_resource(resource)
-    app.on_response_prepare.append(_ResponseHeaders(options).on_prepare)
+    app.on_response_prepare.append(response_headers.on_prepare)
+
+    # aiohttp runs on_startup before the server accepts requests, on_shutdown once it has
+    # stopped accepting them, and on_cleanup after the requests in flight have drained.
+    async def start(app: web.Application) -> None:
+        await run_hook(service, "_start_service")
+
+    async def stopping(app: web.Application) -> None:
+        response_headers.stopping = True
+        await run_hook(service, "_stopping_service")
+
+    async def stop(app: web.Application) -> None:
+        try:
+            await run_hook(service, "_stop_service")
+        finally:
+            if file_handler is not None:
+                file_handler.close()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stopping)
+    app.on_cleanup.append(stop)
     return app
 
 
-def _handler_args(options: HttpOptions) -> dict[str, Any]:
+def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> dict[str, Any]:
     return {
         "access_log_class": AccessLogger,
-        "access_log": LOGGER.getChild("access") if options.access_log else None,
+        "access_log": access_log,
         # With keep-alive off every response closes the connection (see _ResponseHeaders),
         # so aiohttp's idle timeout only matters when it is on.
         "keepalive_timeout": options.keepalive_timeout or 75.0,
@@ -279,6 +306,8 @@ class _ResponseHeaders:
     """Sets the Server header and ends connections as the keep-alive options say."""
 
     def __init__(self, options: HttpOptions) -> None:
+        # Set once the server stops accepting: responses still in flight close their connection.
+        self.stopping = False
         self._server = options.server_header
         self._keepalive = options.keepalive_timeout > 0
         self._max_requests = options.max_keepalive_requests
@@ -291,7 +320,7 @@ class _ResponseHeaders:
     async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         if self._server:
             response.headers[hdrs.SERVER] = self._server
-        if not self._keepalive or self._limit_reached(request):
+        if not self._keepalive or self.stopping or self._limit_reached(request):
             # aiohttp computed Connection before this signal; set both the header and the state.
             response.force_close()
             response.headers[hdrs.CONNECTION] = "close"

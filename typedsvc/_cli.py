@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Final, NoReturn
@@ -21,7 +21,7 @@ from aiohttp import web
 import typedsvc
 from typedsvc._app import create_app
 from typedsvc._errors import DefinitionError
-from typedsvc._service import Service
+from typedsvc._service import LifecycleHook, Service, run_hook
 
 LOGGER: Final = logging.getLogger("typedsvc")
 EXIT_FAILURE: Final = 1
@@ -32,8 +32,8 @@ class CommandError(Exception):
     """A problem with what the user asked for; printed as one line, exit status 2."""
 
 
-class ListenError(Exception):
-    """A service could not listen where asked; printed as one line, exit status 1."""
+class StartError(Exception):
+    """A service could not start or listen; printed as one line, exit status 1."""
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(serve(services, host=args.host, port=args.port))
-    except ListenError as exc:
+    except StartError as exc:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     sys.exit(0)
@@ -185,8 +185,11 @@ async def serve(
         loop.add_signal_handler(signum, _on_signal, stop, signum)
     runners: list[web.AppRunner] = []
     try:
-        for service_class in services:
-            runners.append(await _start(service_class(), host, port))
+        started = [service_class() for service_class in services]
+        for service in started:
+            runners.append(await _start(service, host, port))
+        for service in started:
+            await _hook(service, "_started_service")
         await stop.wait()
         LOGGER.info("stopping: no new connections, waiting for requests in flight")
     finally:
@@ -194,6 +197,19 @@ async def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     LOGGER.info("stopped")
+
+
+async def _hook(
+    service: Service, hook: LifecycleHook, run: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Run a lifecycle hook (or what runs it); a failure stops typedsvc with one line."""
+    try:
+        await (run() if run is not None else run_hook(service, hook))
+    except Exception as exc:
+        LOGGER.error('"%s" failed in %s', service.name, hook, exc_info=exc)
+        raise StartError(
+            f'"{service.name}" failed in {hook}: {type(exc).__name__}: {exc}'
+        ) from None
 
 
 def _on_signal(stop: asyncio.Event, signum: int) -> None:
@@ -212,7 +228,8 @@ async def _start(service: Service, host: str | None, port: int | None) -> web.Ap
     runner = web.AppRunner(
         create_app(service), shutdown_timeout=options.termination_grace_period_seconds
     )
-    await runner.setup()
+    # Runs the service's _start_service.
+    await _hook(service, "_start_service", runner.setup)
     host = host if host is not None else options.host
     port = port if port is not None else options.port
     site = web.TCPSite(runner, host, port, reuse_port=options.reuse_port)
@@ -225,7 +242,7 @@ async def _start(service: Service, host: str | None, port: int | None) -> web.Ap
             reason = os.strerror(exc.errno)
         else:
             reason = exc.strerror or str(exc)
-        raise ListenError(f'"{service.name}" cannot listen on {host}:{port}: {reason}.') from None
+        raise StartError(f'"{service.name}" cannot listen on {host}:{port}: {reason}.') from None
     for address in runner.addresses:
         LOGGER.info('"%s" listening on http://%s:%d', service.name, address[0], address[1])
     return runner

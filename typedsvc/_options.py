@@ -60,7 +60,8 @@ class HttpOptions:
     server_header: str = "typedsvc"
     content_type: str = "text/plain"
     charset: str = "utf-8"
-    access_log: bool = True
+    # True: a line per request on the "typedsvc.access" logger; a str: JSON lines to that file.
+    access_log: bool | str = True
     termination_grace_period_seconds: float = 30
     reuse_port: bool = field(default_factory=_default_reuse_port)
     real_ip_from: Sequence[str] = ()
@@ -122,6 +123,8 @@ class HttpOptions:
                     f"HttpOptions.real_ip_from entry {network!r} is not an IP address or network."
                 ) from None
         object.__setattr__(self, "real_ip_from", tuple(self.real_ip_from))
+        if self.access_log == "":
+            raise ValueError("HttpOptions.access_log must be True, False or a file path.")
         if not self.real_ip_header:
             raise ValueError("HttpOptions.real_ip_header must not be empty.")
 

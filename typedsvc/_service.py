@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import ClassVar, Final, TypeVar
+from typing import ClassVar, Final, Literal, TypeVar
 
 from typedsvc import _errors
 from typedsvc._decorators import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteSpec
@@ -41,6 +41,18 @@ class Service:
     name: ClassVar[str] = "service"
     options: ClassVar[Options] = Options()
 
+    async def _start_service(self) -> None:
+        """Runs before the server accepts requests; if it raises, the service does not start."""
+
+    async def _started_service(self) -> None:
+        """Runs once ``typedsvc run`` listens."""
+
+    async def _stopping_service(self) -> None:
+        """Runs when the service stops accepting requests, before requests in flight drain."""
+
+    async def _stop_service(self) -> None:
+        """Runs after requests in flight have drained."""
+
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in vars(cls) and cls.name == Service.name:
@@ -56,6 +68,14 @@ class Service:
         for klass in reversed(cls.__mro__):
             members.update(vars(klass))
         _REGISTRY[cls] = ServiceRoutes(_collect_routes(members), _collect_error_handlers(members))
+
+
+LifecycleHook = Literal["_start_service", "_started_service", "_stopping_service", "_stop_service"]
+
+
+async def run_hook(service: Service, hook: LifecycleHook) -> None:
+    """Run one of the service's lifecycle hooks (methods a subclass overrides)."""
+    await getattr(service, hook)()
 
 
 def routes_of(cls: type[Service]) -> ServiceRoutes:
