@@ -11,6 +11,7 @@ if _typing.TYPE_CHECKING:
     from typedsvc._options import HttpOptions, Options
     from typedsvc._response import Response
     from typedsvc._service import Service
+    from typedsvc._static import http_static
     from typedsvc._types import Headers, HttpMethod, ResponseDict, ResponseValue
 
 __version__ = "0.1.0"
@@ -29,6 +30,7 @@ __all__ = [
     "get_forwarded_remote_ip",
     "http",
     "http_error",
+    "http_static",
 ]
 
 # Public names are imported on first use. The mypy plugin imports typedsvc._urls, which
@@ -47,6 +49,7 @@ _HOMES: _typing.Final = {
     "get_forwarded_remote_ip": "typedsvc._client_ip",
     "http": "typedsvc._decorators",
     "http_error": "typedsvc._decorators",
+    "http_static": "typedsvc._static",
 }
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -25,6 +26,7 @@ from typedsvc._decorators import RouteSpec
 from typedsvc._normalize import Defaults, InvalidResponseError, normalize
 from typedsvc._options import HttpOptions
 from typedsvc._service import Service, routes_of, run_hook
+from typedsvc._static import StaticSpec
 from typedsvc._types import ResponseValue
 
 LOGGER: Final = logging.getLogger("typedsvc")
@@ -37,6 +39,7 @@ _BODY_HEADERS: Final = frozenset(
 _MAX_ECHOED_VALUE: Final = 60
 
 AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Matcher = Callable[[str], dict[str, str] | None]
 
 
 def create_app(service: Service) -> web.Application:
@@ -64,8 +67,12 @@ def create_app(service: Service) -> web.Application:
     app[REAL_IP_KEY] = RealIp(options)
     resource = _ServiceResource()
     for attr, spec in routes_of(type(service)).routes:
-        call = getattr(service, attr)
-        resource.add(spec, _route_handler(spec, call, errors, options))
+        if isinstance(spec, StaticSpec):
+            handler = _static_handler(spec, errors)
+            resource.add(spec.match, spec.methods, handler)
+        else:
+            handler = _route_handler(spec, getattr(service, attr), errors, options)
+            resource.add(_regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging)
     app.router.register_resource(resource)
     app.on_response_prepare.append(response_headers.on_prepare)
 
@@ -106,18 +113,25 @@ class _ServiceResource(AbstractResource):
 
     def __init__(self) -> None:
         super().__init__()
-        self._entries: list[tuple[RouteSpec, dict[str, AbstractRoute], frozenset[str]]] = []
+        self._entries: list[tuple[Matcher, dict[str, AbstractRoute], frozenset[str]]] = []
         self._prefix = ""
 
-    def add(self, spec: RouteSpec, handler: AiohttpHandler) -> None:
-        methods = list(spec.methods)
-        if "GET" in methods and "HEAD" not in methods:
-            methods.append("HEAD")
-        logging_rule = RouteLogging(spec.ignore_logging)
+    def add(
+        self,
+        match: Matcher,
+        methods: Sequence[str],
+        handler: AiohttpHandler,
+        ignore_logging: bool | frozenset[int] = False,
+    ) -> None:
+        """Add a route: ``match`` gives the match_info of a path it takes, or None."""
+        answered = list(methods)
+        if "GET" in answered and "HEAD" not in answered:
+            answered.append("HEAD")
+        logging_rule = RouteLogging(ignore_logging)
         routes: dict[str, AbstractRoute] = {
-            method: _Route(method, handler, self, logging_rule) for method in methods
+            method: _Route(method, handler, self, logging_rule) for method in answered
         }
-        self._entries.append((spec, routes, frozenset(routes)))
+        self._entries.append((match, routes, frozenset(routes)))
 
     @property
     def canonical(self) -> str:
@@ -153,22 +167,33 @@ class _ServiceResource(AbstractResource):
             path = path[len(self._prefix) :] or "/"
         method = request.method
         allowed: set[str] = set()
-        for spec, routes, methods in self._entries:
-            match = spec.pattern.fullmatch(path)
-            if match is None:
+        for match, routes, methods in self._entries:
+            values = match(path)
+            if values is None:
                 continue
             route = routes.get(method)
             if route is None:
                 allowed |= methods
                 continue
-            # A group that took no part in the match is left out, so its default applies.
-            values = {
-                name: unquote(value) if "%" in value else value
-                for name, value in match.groupdict().items()
-                if value is not None
-            }
             return UrlMappingMatchInfo(values, route), allowed
         return None, allowed
+
+
+def _regex_matcher(pattern: re.Pattern[str]) -> Matcher:
+    """Match the whole path; the named groups, percent-decoded, are the match_info."""
+
+    def match(path: str) -> dict[str, str] | None:
+        found = pattern.fullmatch(path)
+        if found is None:
+            return None
+        # A group that took no part in the match is left out, so its default applies.
+        return {
+            name: unquote(value) if "%" in value else value
+            for name, value in found.groupdict().items()
+            if value is not None
+        }
+
+    return match
 
 
 class _Route(ResourceRoute):
@@ -220,6 +245,18 @@ def _route_handler(
         except Exception as exc:
             _log_failure(where, exc)
             return await errors.for_exception(request)
+
+    return handle
+
+
+def _static_handler(spec: StaticSpec, errors: _ErrorHandlers) -> AiohttpHandler:
+    """The aiohttp handler for an ``http_static`` route: 404s go to the error handlers."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            return await spec.handle(request)
+        except web.HTTPException as exc:
+            return await errors.for_http_exception(request, exc)
 
     return handle
 

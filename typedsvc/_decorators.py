@@ -128,7 +128,7 @@ class RouteDecorator:
             if group not in params or not params[group].has_default
         )
         spec = RouteSpec(where, methods, url, pattern, conversions, required, ignored)
-        _record(func, ROUTES_ATTR, spec)
+        record(func, ROUTES_ATTR, spec)
         return func
 
 
@@ -183,7 +183,7 @@ class ErrorDecorator:
         takes_status = any(p.name == "status_code" for p in rest) or any(
             p.kind == "var_keyword" for p in shape.params
         )
-        _record(func, ERRORS_ATTR, ErrorSpec(where, status_code, takes_status))
+        record(func, ERRORS_ATTR, ErrorSpec(where, status_code, takes_status))
         return func
 
 
@@ -329,6 +329,7 @@ def _items(value: object) -> list[object] | None:
     return list(value)  # pyright: ignore[reportUnknownArgumentType]
 
 
-def _record(func: object, attr: str, spec: object) -> None:
+def record(func: object, attr: str, spec: object) -> None:
+    """Add ``spec`` to what the decorators recorded on ``func`` under ``attr``."""
     specs: tuple[object, ...] = getattr(func, attr, ())
     setattr(func, attr, (*specs, spec))

@@ -127,6 +127,28 @@ def duplicate_route(where: str, url: str, method: str, first: str) -> str:
     )
 
 
+def static_url_group(where: str, url: str, group: str) -> str:
+    return (
+        f'"{where}": http_static url {quote_url(url)} has the group "{group}"; only '
+        "(?P<filename>...) may name a part of it, the file."
+    )
+
+
+def static_directory_root(where: str, url: str, path: str) -> str:
+    return (
+        f'"{where}": http_static directory "{path}" for {quote_url(url)} would serve the whole '
+        "file system; name the directory that holds the files."
+    )
+
+
+def static_directory_missing(where: str, url: str, directory: str) -> str:
+    return (
+        f'"{where}": http_static directory "{directory}" for {quote_url(url)} does not exist '
+        "or is not a directory; create it or fix the path (relative paths start at the "
+        "service's file)."
+    )
+
+
 def invalid_ignore_logging(where: str, url: str) -> str:
     return (
         f'"{where}": ignore_logging for {quote_url(url)} must be True, False '

@@ -10,16 +10,18 @@ from typedsvc import _errors
 from typedsvc._decorators import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteSpec
 from typedsvc._errors import DefinitionError
 from typedsvc._options import Options
+from typedsvc._static import StaticSpec
 from typedsvc._urls import route_key
 
 T = TypeVar("T")
+AnyRoute = RouteSpec | StaticSpec
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceRoutes:
     """What a Service subclass declares: (attribute, spec) pairs in declaration order."""
 
-    routes: tuple[tuple[str, RouteSpec], ...] = ()
+    routes: tuple[tuple[str, AnyRoute], ...] = ()
     error_handlers: tuple[tuple[str, ErrorSpec], ...] = ()
 
 
@@ -83,11 +85,13 @@ def routes_of(cls: type[Service]) -> ServiceRoutes:
     return _REGISTRY.get(cls, ServiceRoutes())
 
 
-def _collect_routes(members: dict[str, object]) -> tuple[tuple[str, RouteSpec], ...]:
-    routes: list[tuple[str, RouteSpec]] = []
-    seen: dict[tuple[str, str], RouteSpec] = {}
+def _collect_routes(members: dict[str, object]) -> tuple[tuple[str, AnyRoute], ...]:
+    routes: list[tuple[str, AnyRoute]] = []
+    seen: dict[tuple[str, str], AnyRoute] = {}
     for attr, member in members.items():
-        for spec in _specs(member, ROUTES_ATTR, RouteSpec):
+        for spec in getattr(member, ROUTES_ATTR, ()):
+            if not isinstance(spec, RouteSpec | StaticSpec):
+                continue
             for method in spec.methods:
                 first = seen.setdefault((method, route_key(spec.url)), spec)
                 if first is not spec:
