@@ -8,6 +8,7 @@ if _typing.TYPE_CHECKING:
     from typedsvc._client_ip import get_forwarded_remote_ip
     from typedsvc._decorators import http, http_error
     from typedsvc._errors import DefinitionError
+    from typedsvc._middleware import Middleware, Next
     from typedsvc._options import HttpOptions, Options
     from typedsvc._response import Response
     from typedsvc._service import Service
@@ -21,6 +22,8 @@ __all__ = [
     "Headers",
     "HttpMethod",
     "HttpOptions",
+    "Middleware",
+    "Next",
     "Options",
     "Response",
     "ResponseDict",
@@ -40,6 +43,8 @@ _HOMES: _typing.Final = {
     "Headers": "typedsvc._types",
     "HttpMethod": "typedsvc._types",
     "HttpOptions": "typedsvc._options",
+    "Middleware": "typedsvc._middleware",
+    "Next": "typedsvc._middleware",
     "Options": "typedsvc._options",
     "Response": "typedsvc._response",
     "ResponseDict": "typedsvc._types",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import time
@@ -23,6 +24,7 @@ from yarl import URL
 from typedsvc._access_log import AccessLogger, RouteLogging, file_logger
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
 from typedsvc._decorators import RouteSpec
+from typedsvc._middleware import through
 from typedsvc._normalize import Defaults, InvalidResponseError, normalize
 from typedsvc._options import HttpOptions
 from typedsvc._service import Service, routes_of, run_hook
@@ -71,7 +73,7 @@ def create_app(service: Service) -> web.Application:
             handler = _static_handler(spec, errors)
             resource.add(spec.match, spec.methods, handler)
         else:
-            handler = _route_handler(spec, getattr(service, attr), errors, options)
+            handler = _route_handler(spec, getattr(service, attr), errors, service)
             resource.add(_regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging)
     app.router.register_resource(resource)
     app.on_response_prepare.append(response_headers.on_prepare)
@@ -214,9 +216,12 @@ def _route_handler(
     spec: RouteSpec,
     call: Callable[..., Awaitable[ResponseValue]],
     errors: _ErrorHandlers,
-    options: HttpOptions,
+    service: Service,
 ) -> AiohttpHandler:
     """The aiohttp handler for one route: convert groups, call, normalize, answer errors."""
+    options = service.options.http
+    middlewares = tuple(service.http_middleware)
+    accepts = _accepted_names(call)
     conversions = spec.conversions
     defaults = Defaults(options.content_type, options.charset)
     max_size = options.client_max_bytes
@@ -238,7 +243,15 @@ def _route_handler(
             for name, convert, type_name in conversions:
                 if name in kwargs:
                     kwargs[name] = _convert(name, str(kwargs[name]), convert, type_name)
-            value = await call(request, **kwargs)
+            if middlewares:
+                value = await through(
+                    middlewares,
+                    service,
+                    request,
+                    lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
+                )
+            else:
+                value = await call(request, **kwargs)
             return normalize(value, defaults)
         except web.HTTPException as exc:
             return await errors.for_http_exception(request, exc)
@@ -247,6 +260,22 @@ def _route_handler(
             return await errors.for_exception(request)
 
     return handle
+
+
+def _accepted_names(call: Callable[..., object]) -> frozenset[str] | None:
+    """The keyword parameters a handler declares after the request; None when it takes any."""
+    parameters = list(inspect.signature(call).parameters.values())[1:]
+    if any(param.kind is param.VAR_KEYWORD for param in parameters):
+        return None
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return frozenset(param.name for param in parameters if param.kind in keyword)
+
+
+def _pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, Any]:
+    """The values a middleware passed on that the handler declares (url groups win)."""
+    if accepts is None:
+        return extra
+    return {name: value for name, value in extra.items() if name in accepts}
 
 
 def _static_handler(spec: StaticSpec, errors: _ErrorHandlers) -> AiohttpHandler:
@@ -289,10 +318,15 @@ class _ErrorHandlers:
     """The service's ``@http_error`` handlers and the rules for running them."""
 
     def __init__(self, service: Service) -> None:
+        self._service = service
+        self._middlewares = tuple(service.http_middleware)
         self._defaults = Defaults(service.options.http.content_type, service.options.http.charset)
         self._handlers: dict[int, tuple[str, Callable[..., Awaitable[ResponseValue]], bool]] = {
             spec.status: (spec.where, getattr(service, attr), spec.takes_status_code)
             for attr, spec in routes_of(type(service)).error_handlers
+        }
+        self._accepts = {
+            status: _accepted_names(call) for status, (_, call, _) in self._handlers.items()
         }
         self.handles_routing = bool(self._handlers.keys() & {404, 405})
 
@@ -324,8 +358,18 @@ class _ErrorHandlers:
         self, request: web.Request, status: int, exc: web.HTTPException | None
     ) -> web.StreamResponse:
         where, call, takes_status = self._handlers[status]
+        given = {"status_code": status} if takes_status else {}
         try:
-            value = await (call(request, status_code=status) if takes_status else call(request))
+            if self._middlewares:
+                accepts = self._accepts[status]
+                value = await through(
+                    self._middlewares,
+                    self._service,
+                    request,
+                    lambda extra: call(request, **{**_pick(extra, accepts), **given}),
+                )
+            else:
+                value = await call(request, **given)
             response = normalize(value, self._defaults, status)
         except web.HTTPException:
             raise

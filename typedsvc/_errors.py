@@ -149,6 +149,21 @@ def static_directory_missing(where: str, url: str, directory: str) -> str:
     )
 
 
+def middleware_not_a_sequence(service: str) -> str:
+    return (
+        f'"{service}.http_middleware" must be a list or tuple of middleware; '
+        "write http_middleware = [first, second]."
+    )
+
+
+def middleware_not_async(service: str, index: int, middleware: object) -> str:
+    name = getattr(middleware, "__qualname__", type(middleware).__name__)
+    return (
+        f'"{service}.http_middleware" entry {index} ("{name}") is not a coroutine function; '
+        'declare it as "async def middleware(next, service, request)".'
+    )
+
+
 def invalid_ignore_logging(where: str, url: str) -> str:
     return (
         f'"{where}": ignore_logging for {quote_url(url)} must be True, False '

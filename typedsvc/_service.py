@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, Literal, TypeVar
 
 from typedsvc import _errors
 from typedsvc._decorators import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteSpec
 from typedsvc._errors import DefinitionError
+from typedsvc._middleware import Middleware
 from typedsvc._options import Options
 from typedsvc._static import StaticSpec
 from typedsvc._urls import route_key
@@ -42,6 +45,8 @@ class Service:
 
     name: ClassVar[str] = "service"
     options: ClassVar[Options] = Options()
+    # Around every handler and error handler; the first listed is the outermost.
+    http_middleware: ClassVar[Sequence[Middleware]] = ()
 
     async def _start_service(self) -> None:
         """Runs before the server accepts requests; if it raises, the service does not start."""
@@ -64,6 +69,7 @@ class Service:
                 f'"{cls.__name__}.options" must be a typedsvc.Options, got '
                 f"{type(cls.options).__name__}; write options = Options(http=HttpOptions(...))."
             )
+        _check_middleware(cls)
         # Later classes in the MRO override earlier ones by attribute name, and an
         # overridden method keeps the position where it was first declared.
         members: dict[str, object] = {}
@@ -78,6 +84,15 @@ LifecycleHook = Literal["_start_service", "_started_service", "_stopping_service
 async def run_hook(service: Service, hook: LifecycleHook) -> None:
     """Run one of the service's lifecycle hooks (methods a subclass overrides)."""
     await getattr(service, hook)()
+
+
+def _check_middleware(cls: type[Service]) -> None:
+    middlewares: object = cls.http_middleware
+    if isinstance(middlewares, str) or not isinstance(middlewares, Sequence):
+        raise DefinitionError(_errors.middleware_not_a_sequence(cls.__name__))
+    for index, middleware in enumerate(middlewares):
+        if not inspect.iscoroutinefunction(middleware):
+            raise DefinitionError(_errors.middleware_not_async(cls.__name__, index, middleware))
 
 
 def routes_of(cls: type[Service]) -> ServiceRoutes:

@@ -113,3 +113,33 @@ def responses_are_typed() -> None:
     Response(body=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     Response(status="200")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     typedsvc.HttpOptions(port="80")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+async def logging_middleware(
+    next: typedsvc.Next, service: typedsvc.Service, request: web.Request
+) -> typedsvc.ResponseValue:
+    return await next(user="ada")
+
+
+async def middleware_without_service(
+    next: typedsvc.Next, request: web.Request
+) -> typedsvc.ResponseValue:
+    return await next()
+
+
+class WithMiddleware(typedsvc.Service):
+    http_middleware = (logging_middleware,)
+
+
+class WithWrongMiddleware(typedsvc.Service):
+    http_middleware = (middleware_without_service,)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+
+
+class WithStatic(typedsvc.Service):
+    @typedsvc.http_static("public", r"/public/")
+    async def files(self) -> None:
+        pass
+
+    @typedsvc.http_static("public", r"/other/")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    async def takes_request(self, request: web.Request) -> None:
+        pass

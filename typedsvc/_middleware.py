@@ -1,0 +1,50 @@
+"""Middleware: callables around every handler and error handler of a service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from typedsvc._types import ResponseValue
+
+
+class Next(Protocol):
+    """What a middleware calls to go on: the next middleware, or the handler.
+
+    Keyword values given here reach the handler when it declares parameters of those names.
+    """
+
+    def __call__(self, **extra: Any) -> Awaitable[ResponseValue]: ...
+
+
+class Middleware(Protocol):
+    """``async def middleware(next, service, request) -> ResponseValue``."""
+
+    def __call__(
+        self, next: Next, service: Any, request: web.Request, /
+    ) -> Awaitable[ResponseValue]: ...
+
+
+Innermost = Callable[[dict[str, Any]], Awaitable[ResponseValue]]
+
+
+async def through(
+    middlewares: Sequence[Middleware],
+    service: object,
+    request: web.Request,
+    innermost: Innermost,
+) -> ResponseValue:
+    """Call ``innermost`` with the extra values gathered, inside ``middlewares``."""
+
+    async def at(index: int, extra: dict[str, Any]) -> ResponseValue:
+        if index == len(middlewares):
+            return await innermost(extra)
+
+        def next_(**more: Any) -> Awaitable[ResponseValue]:
+            return at(index + 1, {**extra, **more})
+
+        return await middlewares[index](next_, service, request)
+
+    return await at(0, {})
