@@ -98,6 +98,7 @@ class Routes(typedsvc.Service):
         pytest.param("/files/a%20b", 200, "name=a b", id="percent-decoded"),
         pytest.param("/files/a%2Fb", 200, "name=a/b", id="encoded-slash-stays-in-segment"),
         pytest.param("/files/100%25", 200, "name=100%", id="encoded-percent"),
+        pytest.param("/files/%%34%31", 200, "name=%41", id="decoded-once"),
         pytest.param("/files/caf%C3%A9", 200, "name=café", id="utf8-decoded"),
         pytest.param("/path/a/b%2Fc", 200, "rest=a/b/c", id="greedy-group-across-segments"),
         pytest.param("/overlap/special", 200, "special", id="declaration-order-wins"),

@@ -14,6 +14,7 @@ if _typing.TYPE_CHECKING:
     from typedsvc._service import Service
     from typedsvc._static import http_static
     from typedsvc._types import Headers, HttpMethod, ResponseDict, ResponseValue
+    from typedsvc._websocket import WebsocketCallbacks, websocket
 
 __version__ = "0.1.0"
 
@@ -29,11 +30,13 @@ __all__ = [
     "ResponseDict",
     "ResponseValue",
     "Service",
+    "WebsocketCallbacks",
     "create_app",
     "get_forwarded_remote_ip",
     "http",
     "http_error",
     "http_static",
+    "websocket",
 ]
 
 # Public names are imported on first use. The mypy plugin imports typedsvc._urls, which
@@ -50,11 +53,13 @@ _HOMES: _typing.Final = {
     "ResponseDict": "typedsvc._types",
     "ResponseValue": "typedsvc._types",
     "Service": "typedsvc._service",
+    "WebsocketCallbacks": "typedsvc._websocket",
     "create_app": "typedsvc._app",
     "get_forwarded_remote_ip": "typedsvc._client_ip",
     "http": "typedsvc._decorators",
     "http_error": "typedsvc._decorators",
     "http_static": "typedsvc._static",
+    "websocket": "typedsvc._websocket",
 }
 
 

@@ -9,7 +9,6 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final
-from urllib.parse import unquote
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractMatchInfo
@@ -30,6 +29,8 @@ from typedsvc._options import HttpOptions
 from typedsvc._service import Service, routes_of, run_hook
 from typedsvc._static import StaticSpec
 from typedsvc._types import ResponseValue
+from typedsvc._urls import decode_path_value
+from typedsvc._websocket import OpenWebsockets, WebsocketSpec
 
 LOGGER: Final = logging.getLogger("typedsvc")
 SERVICE_KEY: Final = web.AppKey("typedsvc.service", Service)
@@ -68,10 +69,14 @@ def create_app(service: Service) -> web.Application:
     app[SERVICE_KEY] = service
     app[REAL_IP_KEY] = RealIp(options)
     resource = _ServiceResource()
+    websockets = OpenWebsockets()
     for attr, spec in routes_of(type(service)).routes:
         if isinstance(spec, StaticSpec):
             handler = _static_handler(spec, errors)
             resource.add(spec.match, spec.methods, handler)
+        elif isinstance(spec, WebsocketSpec):
+            handler = _static_handler(websockets.handler(spec, getattr(service, attr)), errors)
+            resource.add(_regex_matcher(spec.pattern), spec.methods, handler)
         else:
             handler = _route_handler(spec, getattr(service, attr), errors, service)
             resource.add(_regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging)
@@ -85,6 +90,7 @@ def create_app(service: Service) -> web.Application:
 
     async def stopping(app: web.Application) -> None:
         response_headers.stopping = True
+        await websockets.close_all()
         await run_hook(service, "_stopping_service")
 
     async def stop(app: web.Application) -> None:
@@ -190,7 +196,7 @@ def _regex_matcher(pattern: re.Pattern[str]) -> Matcher:
             return None
         # A group that took no part in the match is left out, so its default applies.
         return {
-            name: unquote(value) if "%" in value else value
+            name: decode_path_value(value)
             for name, value in found.groupdict().items()
             if value is not None
         }
@@ -278,12 +284,14 @@ def _pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, An
     return {name: value for name, value in extra.items() if name in accepts}
 
 
-def _static_handler(spec: StaticSpec, errors: _ErrorHandlers) -> AiohttpHandler:
-    """The aiohttp handler for an ``http_static`` route: 404s go to the error handlers."""
+def _static_handler(spec: StaticSpec | AiohttpHandler, errors: _ErrorHandlers) -> AiohttpHandler:
+    """An aiohttp handler whose HTTP errors (a static 404, a websocket's 426) go to the
+    service's error handlers."""
+    inner = spec.handle if isinstance(spec, StaticSpec) else spec
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            return await spec.handle(request)
+            return await inner(request)
         except web.HTTPException as exc:
             return await errors.for_http_exception(request, exc)
 
@@ -401,6 +409,9 @@ class _ResponseHeaders:
     async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         if self._server:
             response.headers[hdrs.SERVER] = self._server
+        if response.status == 101:
+            # A websocket upgrade: its connection stays open for the socket's frames.
+            return
         if not self._keepalive or self.stopping or self._limit_reached(request):
             # aiohttp computed Connection before this signal; set both the header and the state.
             response.force_close()

@@ -164,6 +164,22 @@ def middleware_not_async(service: str, index: int, middleware: object) -> str:
     )
 
 
+def websocket_not_async(where: str, url: str) -> str:
+    name = where.rpartition(".")[2]
+    return (
+        f'"{where}": the websocket handler for {quote_url(url)} is not a coroutine function; '
+        f'declare it as "async def {name}(self, websocket, ...)".'
+    )
+
+
+def websocket_missing_socket(where: str, url: str) -> str:
+    name = where.rpartition(".")[2]
+    return (
+        f'"{where}": the websocket handler for {quote_url(url)} does not take the websocket '
+        f'as its second parameter; declare it as "async def {name}(self, websocket, ...)".'
+    )
+
+
 def invalid_ignore_logging(where: str, url: str) -> str:
     return (
         f'"{where}": ignore_logging for {quote_url(url)} must be True, False '

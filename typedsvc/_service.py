@@ -15,9 +15,10 @@ from typedsvc._middleware import Middleware
 from typedsvc._options import Options
 from typedsvc._static import StaticSpec
 from typedsvc._urls import route_key
+from typedsvc._websocket import WebsocketSpec
 
 T = TypeVar("T")
-AnyRoute = RouteSpec | StaticSpec
+AnyRoute = RouteSpec | StaticSpec | WebsocketSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ def _collect_routes(members: dict[str, object]) -> tuple[tuple[str, AnyRoute], .
     seen: dict[tuple[str, str], AnyRoute] = {}
     for attr, member in members.items():
         for spec in getattr(member, ROUTES_ATTR, ()):
-            if not isinstance(spec, RouteSpec | StaticSpec):
+            if not isinstance(spec, RouteSpec | StaticSpec | WebsocketSpec):
                 continue
             for method in spec.methods:
                 first = seen.setdefault((method, route_key(spec.url)), spec)

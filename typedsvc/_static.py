@@ -8,13 +8,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import unquote
 
 from aiohttp import web
 
 from typedsvc import _errors, _urls
 from typedsvc._decorators import ROUTES_ATTR, handler_name, record
 from typedsvc._errors import DefinitionError
+from typedsvc._urls import decode_path_value
 
 if TYPE_CHECKING:
     from typedsvc._service import Service
@@ -58,7 +58,7 @@ class StaticSpec:
         """The regular file ``name`` denotes inside the directory, or None."""
         if _ENCODED_SEPARATORS.search(name):
             return None
-        name = unquote(name)
+        name = decode_path_value(name)
         if "\x00" in name or "\\" in name:
             return None
         parts = name.removeprefix("/").split("/")
@@ -73,6 +73,10 @@ class StaticSpec:
         except (OSError, RuntimeError):
             return None
         if not path.is_relative_to(self.directory) or not path.is_file():
+            return None
+        inside = path.relative_to(self.directory).parts
+        if not self.serve_dotfiles and any(part.startswith(".") for part in inside):
+            # A symlink that leads to a dotfile is refused like the dotfile itself.
             return None
         return path
 
@@ -118,11 +122,12 @@ class StaticDecorator:
         if pattern.groups > len(pattern.groupindex):
             raise DefinitionError(_errors.unnamed_group(where, url))
         text = os.fspath(self._path)
-        if text.strip() in ("", "/"):
-            raise DefinitionError(_errors.static_directory_root(where, url, text))
         code_file = Path(func.__code__.co_filename)
         base = code_file.parent if code_file.is_file() else Path.cwd()
         directory = (base / text).resolve()
+        # Judged once resolved: "/..", "//" and "/tmp/.." are the root too.
+        if not text.strip() or directory == Path(directory.anchor):
+            raise DefinitionError(_errors.static_directory_root(where, url, text))
         if not directory.is_dir():
             raise DefinitionError(_errors.static_directory_missing(where, url, str(directory)))
         spec = StaticSpec(where, url, pattern, directory, self._serve_dotfiles)

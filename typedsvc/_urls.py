@@ -54,6 +54,20 @@ def compile_url(url: str) -> re.Pattern[str]:
     return re.compile(url)
 
 
+_KEPT_ENCODED: Final = re.compile(r"%2[fF]|%25")
+
+
+def decode_path_value(value: str) -> str:
+    """Decode a part of a path as the router sees it (yarl's ``path_safe``).
+
+    Everything but ``%2F`` and ``%25`` is decoded already; decoding again would turn a
+    literal ``%41`` into ``A``.
+    """
+    if "%" not in value:
+        return value
+    return _KEPT_ENCODED.sub(lambda escape: "/" if escape[0] != "%25" else "%", value)
+
+
 def route_key(url: str) -> str:
     """The url with an optional leading ``^`` and trailing ``$`` removed.
 

@@ -1,0 +1,150 @@
+"""websocket: a handler called per connection, returning what receives frames and the close."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from typedsvc import _errors, _urls
+from typedsvc._decorators import ROUTES_ATTR, describe, handler_name, record
+from typedsvc._errors import DefinitionError
+
+if TYPE_CHECKING:
+    from typedsvc._service import Service
+
+LOGGER: Final = logging.getLogger("typedsvc")
+
+Receive: TypeAlias = Callable[[str | bytes], Awaitable[None]]
+Close: TypeAlias = Callable[[], Awaitable[None]]
+# What a websocket handler returns: a receive callable and a close callable, or only the
+# receive callable, or None (frames are then read and dropped).
+WebsocketCallbacks: TypeAlias = tuple[Receive, Close] | Receive | None
+
+S = TypeVar("S", bound="Service")
+P = ParamSpec("P")
+W = TypeVar("W", bound=WebsocketCallbacks)
+WebsocketHandler: TypeAlias = Callable[
+    Concatenate[S, web.WebSocketResponse, P], Coroutine[Any, Any, W]
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WebsocketSpec:
+    """One ``@websocket`` on one handler."""
+
+    where: str
+    url: str
+    pattern: re.Pattern[str]
+    takes_request: bool
+    methods: tuple[str, ...] = ("GET",)
+
+
+def websocket(url: str) -> WebsocketDecorator:
+    """Accept websocket connections at the regex ``url`` with the decorated method.
+
+    The method is called once per connection with the websocket (to send frames),
+    the request when it declares a ``request`` parameter, and the url's named groups
+    (as str). It returns ``(receive, close)``: ``receive`` gets every text frame as
+    str and binary frame as bytes, ``close`` is called once when the connection ends.
+    """
+    return WebsocketDecorator(url)
+
+
+class WebsocketDecorator:
+    """What ``websocket(...)`` returns: applied to a method, it checks and records the route."""
+
+    __slots__ = ("_url",)
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def __call__(self, func: WebsocketHandler[S, P, W]) -> WebsocketHandler[S, P, W]:
+        url = self._url
+        where = handler_name(func)
+        shape, _ = describe(func)
+        if not shape.is_async:
+            raise DefinitionError(_errors.websocket_not_async(where, url))
+        if not _urls.takes_request(shape.params):
+            raise DefinitionError(_errors.websocket_missing_socket(where, url))
+        # The request, when declared, is passed by name; the rest must match the url's groups.
+        takes_request = any(p.name == "request" for p in shape.params[2:])
+        rest = tuple(p for p in shape.params if p.name != "request")
+        problems = _urls.check_route(_urls.HandlerShape(where, True, rest), url)
+        if problems:
+            raise DefinitionError(problems[0])
+        spec = WebsocketSpec(where, url, _urls.compile_url(url), takes_request)
+        record(func, ROUTES_ATTR, spec)
+        return func
+
+
+class OpenWebsockets:
+    """The connections a service has open, to close them (1001) when it shuts down."""
+
+    def __init__(self) -> None:
+        self._open: set[web.WebSocketResponse] = set()
+
+    async def close_all(self) -> None:
+        for socket in list(self._open):
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    def handler(
+        self, spec: WebsocketSpec, call: Callable[..., Awaitable[WebsocketCallbacks]]
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The aiohttp handler for one websocket route."""
+        where = spec.where
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            socket = web.WebSocketResponse()
+            if not socket.can_prepare(request).ok:
+                raise web.HTTPUpgradeRequired(
+                    text=f"426: {request.path} is a websocket; connect with a websocket client.",
+                    headers={"Upgrade": "websocket"},
+                )
+            await socket.prepare(request)
+            self._open.add(socket)
+            close: Close | None = None
+            try:
+                kwargs: dict[str, object] = dict(request.match_info)
+                if spec.takes_request:
+                    kwargs["request"] = request
+                receive, close = _callbacks(where, await call(socket, **kwargs))
+                async for message in socket:
+                    if message.type in (WSMsgType.TEXT, WSMsgType.BINARY) and receive:
+                        await receive(message.data)
+            except Exception:
+                LOGGER.exception('"%s" raised an exception; closed the websocket (1011).', where)
+                await socket.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
+            finally:
+                self._open.discard(socket)
+                if close is not None:
+                    try:
+                        await close()
+                    except Exception:
+                        LOGGER.exception('"%s" close callback raised an exception.', where)
+                if not socket.closed:
+                    await socket.close()
+            return socket
+
+        return handle
+
+
+def _callbacks(where: str, value: WebsocketCallbacks) -> tuple[Receive | None, Close | None]:
+    """The receive and close callables a handler returned."""
+    if value is None:
+        return None, None
+    if callable(value):
+        return value, None
+    receive, close = value
+    # Checked as objects: untyped code can return anything.
+    parts: tuple[object, object] = (receive, close)
+    if not all(callable(part) for part in parts):
+        raise TypeError(
+            f'"{where}" returned a tuple that is not (receive, close); return (receive, close), '
+            "receive alone, or None."
+        )
+    return receive, close
