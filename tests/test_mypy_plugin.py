@@ -25,6 +25,8 @@ from aiohttp import web
 
 import typedsvc
 
+Socket = web.WebSocketResponse
+
 
 class Size(enum.Enum):
     SMALL = 1
@@ -107,6 +109,31 @@ CASES: dict[str, str] = {
         async def second(self, request: web.Request, status_code: int) -> str:
             return ""
     """,
+    "static_url_group": """
+        @typedsvc.http_static(".", r"/files/(?P<name>[^/]+)")
+        async def files(self) -> None:
+            pass
+    """,
+    "static_unnamed_group": """
+        @typedsvc.http_static(".", r"/(files|assets)/")
+        async def files(self) -> None:
+            pass
+    """,
+    "websocket_group_without_parameter": """
+        @typedsvc.websocket(r"/rooms/(?P<room>[^/]+)")
+        async def room(self, websocket: web.WebSocketResponse) -> None:
+            return None
+    """,
+    "websocket_parameter_without_group": """
+        @typedsvc.websocket(r"/rooms")
+        async def room(self, websocket: Socket, request: web.Request, room: str) -> None:
+            return None
+    """,
+    "websocket_not_async": """
+        @typedsvc.websocket(r"/rooms")
+        def room(self, websocket: web.WebSocketResponse) -> None:
+            return None
+    """,
     "duplicate": """
         @typedsvc.http("GET", r"/users")
         async def first(self, request: web.Request) -> str:
@@ -165,7 +192,7 @@ def cases_module(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[i
     for case, body in CASES.items():
         block = "\n\n" + class_source(camel(case), body)
         offset = source.count("\n") + 1
-        decorators = [i for i, text in enumerate(block.split("\n")) if "@typedsvc.http" in text]
+        decorators = [i for i, text in enumerate(block.split("\n")) if "@typedsvc." in text]
         lines[offset + decorators[-1]] = case
         source += block
     (directory / "cases.py").write_text(source)

@@ -184,7 +184,7 @@ def test_http_static_refuses_a_bad_url(tmp_path: Path, url: str, message: str) -
     with raises(message):
 
         class Site(typedsvc.Service):
-            @typedsvc.http_static(tmp_path, url)
+            @typedsvc.http_static(tmp_path, url)  # type: ignore[typedsvc-url-literal]
             async def files(self) -> None: ...
 
 
@@ -198,7 +198,7 @@ def test_http_static_refuses_the_same_url_twice(tmp_path: Path) -> None:
             @typedsvc.http_static(tmp_path, r"/public")
             async def files(self) -> None: ...
 
-            @typedsvc.http_static(tmp_path, r"/public")
+            @typedsvc.http_static(tmp_path, r"/public")  # type: ignore[typedsvc-url]
             async def again(self) -> None: ...
 
 
@@ -213,7 +213,7 @@ def test_http_static_refuses_the_url_of_an_earlier_get_route(tmp_path: Path) -> 
             async def page(self, request: web.Request) -> str:
                 return "page"
 
-            @typedsvc.http_static(tmp_path, r"/public")
+            @typedsvc.http_static(tmp_path, r"/public")  # type: ignore[typedsvc-url]
             async def files(self) -> None: ...
 
 
@@ -227,7 +227,7 @@ def test_http_static_url_refuses_a_later_get_route(tmp_path: Path) -> None:
             @typedsvc.http_static(tmp_path, r"/public")
             async def files(self) -> None: ...
 
-            @typedsvc.http("GET", r"/public")
+            @typedsvc.http("GET", r"/public")  # type: ignore[typedsvc-url]
             async def page(self, request: web.Request) -> str:
                 return "page"
 

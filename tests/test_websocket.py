@@ -180,7 +180,7 @@ def test_websocket_group_without_parameter() -> None:
     ):
 
         class Bad(typedsvc.Service):  # pyright: ignore[reportUnusedClass]
-            @typedsvc.websocket(r"/rooms/(?P<room>[^/]+)")
+            @typedsvc.websocket(r"/rooms/(?P<room>[^/]+)")  # type: ignore[typedsvc-url]
             async def room(self, websocket: web.WebSocketResponse) -> None:
                 return None
 
@@ -192,7 +192,7 @@ def test_websocket_not_async() -> None:
     ):
 
         class Bad(typedsvc.Service):  # pyright: ignore[reportUnusedClass]
-            @typedsvc.websocket(r"/rooms")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+            @typedsvc.websocket(r"/rooms")  # type: ignore[arg-type, typedsvc-url]  # pyright: ignore[reportArgumentType]
             def room(self, websocket: web.WebSocketResponse) -> None:
                 return None
 
@@ -204,6 +204,6 @@ def test_websocket_without_socket_parameter() -> None:
     ):
 
         class Bad(typedsvc.Service):  # pyright: ignore[reportUnusedClass]
-            @typedsvc.websocket(r"/rooms")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+            @typedsvc.websocket(r"/rooms")  # type: ignore[arg-type, typedsvc-url]  # pyright: ignore[reportArgumentType]
             async def room(self) -> None:
                 return None

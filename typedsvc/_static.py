@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 S = TypeVar("S", bound="Service")
 
-FILENAME: Final = "filename"
+FILENAME: Final = _urls.STATIC_FILENAME
 # Kept encoded by the router's path (yarl's path_safe): an encoded slash in a file name is
 # never a directory separator, and an encoded backslash is refused like a plain one.
 _ENCODED_SEPARATORS: Final = re.compile(r"%2[fF]|%5[cC]")
@@ -112,15 +112,10 @@ class StaticDecorator:
     def __call__(self, func: StaticHandler[S]) -> StaticHandler[S]:
         url = self._url
         where = handler_name(func)
-        try:
-            pattern = _urls.compile_url(url)
-        except re.error as exc:
-            raise DefinitionError(_errors.invalid_regex(where, url, exc.msg, exc.pos)) from None
-        for group in pattern.groupindex:
-            if group != FILENAME:
-                raise DefinitionError(_errors.static_url_group(where, url, group))
-        if pattern.groups > len(pattern.groupindex):
-            raise DefinitionError(_errors.unnamed_group(where, url))
+        problems = _urls.check_static_url(where, url)
+        if problems:
+            raise DefinitionError(problems[0])
+        pattern = _urls.compile_url(url)
         text = os.fspath(self._path)
         code_file = Path(func.__code__.co_filename)
         base = code_file.parent if code_file.is_file() else Path.cwd()

@@ -18,6 +18,7 @@ ParamKind = Literal[
 ]
 Conversion = Literal["str", "int", "float", "uuid", "enum"]
 
+STATIC_FILENAME: Final = "filename"
 _POSITIONAL: Final = frozenset({"positional_only", "positional_or_keyword"})
 _VARIADIC: Final = frozenset({"var_positional", "var_keyword"})
 
@@ -141,6 +142,36 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
     for param in by_name.values():
         if param.name not in pattern.groupindex and not param.has_default:
             problems.append(_errors.parameter_without_group(shape.where, url, param.name))
+    return problems
+
+
+def check_websocket(shape: HandlerShape, url: str) -> list[str]:
+    """Problems with ``@websocket(url)`` on the handler ``shape``.
+
+    Its second parameter takes the websocket; a parameter named ``request`` gets the
+    request by name; the others must match the url's groups.
+    """
+    if not shape.is_async:
+        return [_errors.websocket_not_async(shape.where, url)]
+    if not takes_request(shape.params):
+        return [_errors.websocket_missing_socket(shape.where, url)]
+    rest = tuple(param for param in shape.params if param.name != "request")
+    return check_route(HandlerShape(shape.where, True, rest), url)
+
+
+def check_static_url(where: str, url: str) -> list[str]:
+    """Problems with the url of ``@http_static``: only a ``filename`` group may be named."""
+    try:
+        pattern = compile_url(url)
+    except re.error as exc:
+        return [_errors.invalid_regex(where, url, exc.msg, exc.pos)]
+    problems = [
+        _errors.static_url_group(where, url, group)
+        for group in pattern.groupindex
+        if group != STATIC_FILENAME
+    ]
+    if pattern.groups > len(pattern.groupindex):
+        problems.append(_errors.unnamed_group(where, url))
     return problems
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeAlias,
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from typedsvc import _errors, _urls
+from typedsvc import _urls
 from typedsvc._decorators import ROUTES_ATTR, describe, handler_name, record
 from typedsvc._errors import DefinitionError
 
@@ -67,16 +67,11 @@ class WebsocketDecorator:
         url = self._url
         where = handler_name(func)
         shape, _ = describe(func)
-        if not shape.is_async:
-            raise DefinitionError(_errors.websocket_not_async(where, url))
-        if not _urls.takes_request(shape.params):
-            raise DefinitionError(_errors.websocket_missing_socket(where, url))
-        # The request, when declared, is passed by name; the rest must match the url's groups.
-        takes_request = any(p.name == "request" for p in shape.params[2:])
-        rest = tuple(p for p in shape.params if p.name != "request")
-        problems = _urls.check_route(_urls.HandlerShape(where, True, rest), url)
+        problems = _urls.check_websocket(shape, url)
         if problems:
             raise DefinitionError(problems[0])
+        # The request, when declared, is passed by name.
+        takes_request = any(p.name == "request" for p in shape.params[2:])
         spec = WebsocketSpec(where, url, _urls.compile_url(url), takes_request)
         record(func, ROUTES_ATTR, spec)
         return func

@@ -15,7 +15,7 @@ alias, a variable), and check those arguments against the handler's type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from mypy.checker import TypeChecker
@@ -56,6 +56,10 @@ HTTP_FULLNAME: Final = "typedsvc._decorators.http"
 ROUTE_CALL_FULLNAME: Final = "typedsvc._decorators.RouteDecorator.__call__"
 HTTP_ERROR_FULLNAME: Final = "typedsvc._decorators.http_error"
 ERROR_CALL_FULLNAME: Final = "typedsvc._decorators.ErrorDecorator.__call__"
+STATIC_FULLNAME: Final = "typedsvc._static.http_static"
+STATIC_CALL_FULLNAME: Final = "typedsvc._static.StaticDecorator.__call__"
+WEBSOCKET_FULLNAME: Final = "typedsvc._websocket.websocket"
+WEBSOCKET_CALL_FULLNAME: Final = "typedsvc._websocket.WebsocketDecorator.__call__"
 SERVICE_FULLNAME: Final = "typedsvc._service.Service"
 COROUTINE_FULLNAME: Final = "typing.Coroutine"
 # Extra attributes of a decorator's type that carry its literal arguments.
@@ -104,6 +108,10 @@ class TypedsvcPlugin(Plugin):
             return _record_route
         if fullname == HTTP_ERROR_FULLNAME:
             return _record_error_status
+        if fullname == STATIC_FULLNAME:
+            return lambda ctx: _record_url(ctx, 1, "http_static")
+        if fullname == WEBSOCKET_FULLNAME:
+            return lambda ctx: _record_url(ctx, 0, "websocket")
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
@@ -111,7 +119,52 @@ class TypedsvcPlugin(Plugin):
             return self._check_route
         if fullname == ERROR_CALL_FULLNAME:
             return self._check_error_handler
+        if fullname == STATIC_CALL_FULLNAME:
+            return lambda ctx: self._check_url(
+                ctx, ("GET", "HEAD"), lambda where, _, url: _urls.check_static_url(where, url)
+            )
+        if fullname == WEBSOCKET_CALL_FULLNAME:
+            return lambda ctx: self._check_url(
+                ctx, ("GET",), lambda _, shape, url: _urls.check_websocket(shape, url)
+            )
         return None
+
+    def _check_url(
+        self,
+        ctx: MethodContext,
+        methods: tuple[str, ...],
+        check: Callable[[str, _urls.HandlerShape, str], list[str]],
+    ) -> Type:
+        """``@http_static`` and ``@websocket``: ``check`` the url, then look for duplicates."""
+        url = _recorded(ctx.type).get(URL)
+        target = _target(ctx)
+        if target is None or not isinstance(url, str):
+            return ctx.default_return_type
+        checker, info, decorator, handler = target
+        where = f"{info.name}.{decorator.func.name}"
+        at = _decorator_expression(checker, decorator, ctx.type)
+        problems = check(where, _shape(where, handler, decorator, checker.options), url)
+        for problem in problems:
+            checker.fail(problem, at, code=TYPEDSVC_URL)
+        if not problems:
+            self._check_methods(checker, info, methods, url, where, decorator, at)
+        return ctx.default_return_type
+
+    def _check_methods(
+        self,
+        checker: TypeChecker,
+        info: TypeInfo,
+        methods: Sequence[str],
+        url: str,
+        where: str,
+        decorator: Decorator,
+        at: Context,
+    ) -> None:
+        for method in methods:
+            first = self._first_holder(info, (method, _urls.route_key(url)), where, decorator, at)
+            if first is not None:
+                message = _errors.duplicate_route(where, url, method, first)
+                checker.fail(message, at, code=TYPEDSVC_URL)
 
     def _check_error_handler(self, ctx: MethodContext) -> Type:
         recorded = _recorded(ctx.type)
@@ -151,12 +204,7 @@ class TypedsvcPlugin(Plugin):
         for problem in problems:
             checker.fail(problem, at, code=TYPEDSVC_URL)
         if not problems and isinstance(methods, str):
-            for method in methods.split(","):
-                key = (method, _urls.route_key(url))
-                first = self._first_holder(info, key, where, decorator, at)
-                if first is not None:
-                    message = _errors.duplicate_route(where, url, method, first)
-                    checker.fail(message, at, code=TYPEDSVC_URL)
+            self._check_methods(checker, info, methods.split(","), url, where, decorator, at)
         return ctx.default_return_type
 
     def _first_holder(
@@ -209,6 +257,18 @@ def _record_route(ctx: FunctionContext) -> Type:
     if methods is not None:
         record[METHODS] = ",".join(methods)
     return _with_record(ctx, returned, record)
+
+
+def _record_url(ctx: FunctionContext, index: int, decorator: str) -> Type:
+    """On ``http_static(path, url)`` and ``websocket(url)``: put the literal url on the type."""
+    returned = get_proper_type(ctx.default_return_type)
+    if not isinstance(returned, Instance) or len(ctx.arg_types) <= index:
+        return ctx.default_return_type
+    url = _literal_str(ctx.arg_types[index][0]) if ctx.arg_types[index] else None
+    if url is None:
+        ctx.api.fail(_errors.url_not_literal(decorator), ctx.context, code=TYPEDSVC_URL_LITERAL)
+        return _with_record(ctx, returned, {})
+    return _with_record(ctx, returned, {URL: url})
 
 
 def _record_error_status(ctx: FunctionContext) -> Type:
