@@ -505,16 +505,20 @@ async def connection_refused(port: int) -> bool:
     return False
 
 
+IN_FLIGHT = 50
+
+
 async def test_run_sigterm_drains_requests_in_flight(
     tmp_path: Path, start: Start, session: aiohttp.ClientSession
 ) -> None:
     served = await start(str(write(tmp_path / "slow.py", SLOW_SERVICE)))
     port = await served.port()
     requests = [
-        asyncio.create_task(get(session, f"http://127.0.0.1:{port}/slow/{n}")) for n in range(10)
+        asyncio.create_task(get(session, f"http://127.0.0.1:{port}/slow/{n}"))
+        for n in range(IN_FLIGHT)
     ]
     try:
-        await served.wait_for_lines(re.compile(r"^started \d+$"), count=10)
+        await served.wait_for_lines(re.compile(r"^started \d+$"), count=IN_FLIGHT)
         served.send_signal(signal.SIGTERM)
         await served.wait_for_lines(re.compile("stopping: no new connections"))
         assert await connection_refused(port)
@@ -525,7 +529,7 @@ async def test_run_sigterm_drains_requests_in_flight(
     finally:
         for request in requests:
             request.cancel()
-    assert answers == [(200, f"done {n}", "typedsvc") for n in range(10)]
+    assert answers == [(200, f"done {n}", "typedsvc") for n in range(IN_FLIGHT)]
     assert await served.wait_exit() == 0
     assert "Traceback" not in served.stderr
     assert served.lines[-1].endswith("INFO typedsvc: stopped")
@@ -634,3 +638,26 @@ def test_run_failing_start_service_exits_1(tmp_path: Path) -> None:
         'typedsvc: error: "Failing" failed in _start_service: RuntimeError: no database\n'
     )
     assert 'ERROR typedsvc: "Failing" failed in _start_service' in result.stderr
+
+
+async def test_run_cancels_what_outlasts_the_grace_period(
+    tmp_path: Path, start: Start, session: aiohttp.ClientSession
+) -> None:
+    source = SLOW_SERVICE.replace(
+        'HttpOptions(host="127.0.0.1", port=0)',
+        'HttpOptions(host="127.0.0.1", port=0, termination_grace_period_seconds=0.2)',
+    ).replace("await asyncio.sleep(1)", "await asyncio.sleep(30)")
+    assert "termination_grace_period_seconds=0.2" in source
+    served = await start(str(write(tmp_path / "slow.py", source)))
+    port = await served.port()
+    request = asyncio.create_task(get(session, f"http://127.0.0.1:{port}/slow/1"))
+    try:
+        await served.wait_for_lines(re.compile(r"^started 1$"))
+        served.send_signal(signal.SIGTERM)
+        assert await served.wait_exit() == 0
+        with pytest.raises(aiohttp.ClientError):
+            await request
+    finally:
+        request.cancel()
+    assert 'WARNING typedsvc: "Slow.slow" was cancelled before it answered.' in served.stderr
+    assert "hook _stop_service" in served.lines

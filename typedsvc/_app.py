@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -264,6 +265,10 @@ def _route_handler(
         except Exception as exc:
             _log_failure(where, exc)
             return await errors.for_exception(request)
+        except asyncio.CancelledError:
+            # aiohttp cancels what still runs when a stop's grace period ends.
+            LOGGER.warning('"%s" was cancelled before it answered.', where)
+            raise
 
     return handle
 
