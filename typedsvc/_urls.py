@@ -155,8 +155,9 @@ def check_websocket(shape: HandlerShape, url: str) -> list[str]:
         return [_errors.websocket_not_async(shape.where, url)]
     if not takes_request(shape.params):
         return [_errors.websocket_missing_socket(shape.where, url)]
-    rest = tuple(param for param in shape.params if param.name != "request")
-    return check_route(HandlerShape(shape.where, True, rest), url)
+    first, rest = shape.params[:2], shape.params[2:]
+    named = tuple(param for param in rest if param.name != "request")
+    return check_route(HandlerShape(shape.where, True, first + named), url)
 
 
 def check_static_url(where: str, url: str) -> list[str]:

@@ -143,3 +143,17 @@ class WithStatic(typedsvc.Service):
     @typedsvc.http_static("public", r"/other/")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     async def takes_request(self, request: web.Request) -> None:
         pass
+
+
+class Sockets(typedsvc.Service):
+    @typedsvc.websocket(r"/ok/(?P<room>\w+)")
+    async def ok(self, websocket: web.WebSocketResponse, room: str) -> typedsvc.WebsocketCallbacks:
+        return None
+
+    @typedsvc.websocket(r"/int")  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
+    async def returns_int(self, websocket: web.WebSocketResponse) -> int:
+        return 1
+
+    @typedsvc.websocket(r"/request-first")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    async def request_first(self, request: web.Request) -> None:
+        return None
