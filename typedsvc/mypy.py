@@ -15,7 +15,11 @@ alias, a variable), and check those arguments against the handler's type.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Final
 
 from mypy.checker import TypeChecker
@@ -38,7 +42,7 @@ from mypy.nodes import (
     Var,
 )
 from mypy.options import Options
-from mypy.plugin import FunctionContext, MethodContext, Plugin
+from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
 from mypy.types import (
     AnyType,
     CallableType,
@@ -102,6 +106,12 @@ class TypedsvcPlugin(Plugin):
         super().__init__(options)
         # Kept between runs of dmypy; an entry from a node a class no longer has is replaced.
         self._seen: dict[str, _Seen] = {}
+        self._checks_version = _checks_version()
+
+    def report_config_data(self, ctx: ReportConfigContext) -> str:
+        # mypy keeps each module's errors in its cache: when the checks change (typedsvc is
+        # upgraded or edited), cached results must be thrown away.
+        return self._checks_version
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname == HTTP_FULLNAME:
@@ -224,6 +234,14 @@ class TypedsvcPlugin(Plugin):
             seen[key] = (where, decorator, at)
             return None
         return first[0]
+
+
+def _checks_version() -> str:
+    """A digest of the code that decides what the plugin reports."""
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], _urls, _errors):
+        digest.update(Path(inspect.getfile(module)).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _target(ctx: MethodContext) -> tuple[TypeChecker, TypeInfo, Decorator, CallableType] | None:
