@@ -73,10 +73,10 @@ def create_app(service: Service) -> web.Application:
     websockets = OpenWebsockets()
     for attr, spec in routes_of(type(service)).routes:
         if isinstance(spec, StaticSpec):
-            handler = _static_handler(spec, errors)
+            handler = _with_error_handlers(spec.handle, errors)
             resource.add(spec.match, spec.methods, handler)
         elif isinstance(spec, WebsocketSpec):
-            handler = _static_handler(websockets.handler(spec, getattr(service, attr)), errors)
+            handler = _with_error_handlers(websockets.handler(spec, getattr(service, attr)), errors)
             resource.add(_regex_matcher(spec.pattern), spec.methods, handler)
         else:
             handler = _route_handler(spec, getattr(service, attr), errors, service)
@@ -289,10 +289,8 @@ def _pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, An
     return {name: value for name, value in extra.items() if name in accepts}
 
 
-def _static_handler(spec: StaticSpec | AiohttpHandler, errors: _ErrorHandlers) -> AiohttpHandler:
-    """An aiohttp handler whose HTTP errors (a static 404, a websocket's 426) go to the
-    service's error handlers."""
-    inner = spec.handle if isinstance(spec, StaticSpec) else spec
+def _with_error_handlers(inner: AiohttpHandler, errors: _ErrorHandlers) -> AiohttpHandler:
+    """``inner``, with its HTTP errors (a static 404, a websocket's 426) sent to ``errors``."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
