@@ -30,7 +30,7 @@ from typedsvc._options import HttpOptions
 from typedsvc._service import Service, routes_of, run_hook
 from typedsvc._static import StaticSpec
 from typedsvc._types import ResponseValue
-from typedsvc._urls import decode_path_value
+from typedsvc._urls import decode_path_value, literal_prefix
 from typedsvc._websocket import OpenWebsockets, WebsocketSpec
 
 LOGGER: Final = logging.getLogger("typedsvc")
@@ -74,13 +74,15 @@ def create_app(service: Service) -> web.Application:
     for attr, spec in routes_of(type(service)).routes:
         if isinstance(spec, StaticSpec):
             handler = _with_error_handlers(spec.handle, errors)
-            resource.add(spec.match, spec.methods, handler)
+            resource.add(spec.url, spec.match, spec.methods, handler)
         elif isinstance(spec, WebsocketSpec):
             handler = _with_error_handlers(websockets.handler(spec, getattr(service, attr)), errors)
-            resource.add(_regex_matcher(spec.pattern), spec.methods, handler)
+            resource.add(spec.url, _regex_matcher(spec.pattern), spec.methods, handler)
         else:
             handler = _route_handler(spec, getattr(service, attr), errors, service)
-            resource.add(_regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging)
+            resource.add(
+                spec.url, _regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging
+            )
     app.router.register_resource(resource)
     app.on_response_prepare.append(response_headers.on_prepare)
 
@@ -117,22 +119,68 @@ def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> di
     }
 
 
+class _TrieNode:
+    __slots__ = ("children", "routes")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _TrieNode] = {}
+        # The routes whose literal prefix ends at this node.
+        self.routes: list[int] = []
+
+
+class _PrefixIndex:
+    """Which routes may match a path, found by their literal prefixes (a character trie).
+
+    A path is only tried against the routes whose literal prefix it starts with, so the
+    cost of routing grows with the length of the path, not with the number of routes.
+    """
+
+    def __init__(self) -> None:
+        self._root = _TrieNode()
+
+    def add(self, prefix: str, index: int) -> None:
+        node = self._root
+        for char in prefix:
+            node = node.children.setdefault(char, _TrieNode())
+        node.routes.append(index)
+
+    def candidates(self, path: str) -> list[int]:
+        """The routes that may match ``path``, in declaration order."""
+        node = self._root
+        found = list(node.routes)
+        lists = 1 if found else 0
+        for char in path:
+            next_node = node.children.get(char)
+            if next_node is None:
+                break
+            node = next_node
+            if node.routes:
+                found.extend(node.routes)
+                lists += 1
+        if lists > 1:
+            found.sort()
+        return found
+
+
 class _ServiceResource(AbstractResource):
     """All routes of one service, tried in declaration order against the whole path."""
 
     def __init__(self) -> None:
         super().__init__()
         self._entries: list[tuple[Matcher, dict[str, AbstractRoute], frozenset[str]]] = []
+        self._index = _PrefixIndex()
         self._prefix = ""
 
     def add(
         self,
+        url: str,
         match: Matcher,
         methods: Sequence[str],
         handler: AiohttpHandler,
         ignore_logging: bool | frozenset[int] = False,
     ) -> None:
         """Add a route: ``match`` gives the match_info of a path it takes, or None."""
+        self._index.add(literal_prefix(url), len(self._entries))
         answered = list(methods)
         if "GET" in answered and "HEAD" not in answered:
             answered.append("HEAD")
@@ -176,7 +224,9 @@ class _ServiceResource(AbstractResource):
             path = path[len(self._prefix) :] or "/"
         method = request.method
         allowed: set[str] = set()
-        for match, routes, methods in self._entries:
+        entries = self._entries
+        for index in self._index.candidates(path):
+            match, routes, methods = entries[index]
             values = match(path)
             if values is None:
                 continue

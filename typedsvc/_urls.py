@@ -80,6 +80,67 @@ def route_key(url: str) -> str:
     return key
 
 
+_META: Final = frozenset(".^$*+?{}[]|()\\")
+_OPTIONAL_AFTER: Final = frozenset("*?{")
+
+
+def literal_prefix(url: str) -> str:
+    """The text every path the url regex matches starts with ("" when it cannot tell).
+
+    Routing uses it to skip the regexes that cannot match a path. It is conservative:
+    an escape it does not know, an alternation at the top level or a quantifier that
+    makes the last character optional shortens the prefix, never lengthens it.
+    """
+    if _has_top_level_alternation(url):
+        return ""
+    prefix: list[str] = []
+    index = 1 if url.startswith("^") else 0
+    while index < len(url):
+        char = url[index]
+        if char == "\\":
+            escaped = url[index + 1 : index + 2]
+            if not escaped or escaped.isalnum() or escaped == "_":
+                break  # \d, \w, \A, a backreference or a numbered escape: not one character.
+            prefix.append(escaped)
+            index += 2
+            continue
+        if char in _META:
+            if char in _OPTIONAL_AFTER and prefix:
+                prefix.pop()  # "a?", "a*" and "a{0,1}" may match without their "a".
+            break
+        prefix.append(char)
+        index += 1
+    return "".join(prefix)
+
+
+def _has_top_level_alternation(url: str) -> bool:
+    depth = 0
+    in_class = False
+    index = 0
+    while index < len(url):
+        char = url[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # A "]" right after "[" or "[^" is a member of the class, not its end.
+            if url[index + 1 : index + 2] == "^":
+                index += 1
+            if url[index + 1 : index + 2] == "]":
+                index += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        index += 1
+    return False
+
+
 def _is_escaped(text: str, index: int) -> bool:
     backslashes = 0
     while index > 0 and text[index - 1] == "\\":
