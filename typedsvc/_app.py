@@ -119,43 +119,35 @@ def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> di
     }
 
 
-class _TrieNode:
-    __slots__ = ("children", "routes")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _TrieNode] = {}
-        # The routes whose literal prefix ends at this node.
-        self.routes: list[int] = []
-
-
 class _PrefixIndex:
-    """Which routes may match a path, found by their literal prefixes (a character trie).
+    """Which routes may match a path, found by their literal prefixes.
 
-    A path is only tried against the routes whose literal prefix it starts with, so the
-    cost of routing grows with the length of the path, not with the number of routes.
+    Prefixes are kept by length: a path is looked up once per distinct prefix length
+    (a slice and a dict lookup each), and only tried against the routes whose prefix it
+    starts with. The cost grows with the number of distinct lengths, not of routes.
     """
 
     def __init__(self) -> None:
-        self._root = _TrieNode()
+        self._by_length: dict[int, dict[str, list[int]]] = {}
+        self._lengths: list[int] = []
 
     def add(self, prefix: str, index: int) -> None:
-        node = self._root
-        for char in prefix:
-            node = node.children.setdefault(char, _TrieNode())
-        node.routes.append(index)
+        table = self._by_length.setdefault(len(prefix), {})
+        table.setdefault(prefix, []).append(index)
+        self._lengths = sorted(self._by_length)
 
     def candidates(self, path: str) -> list[int]:
         """The routes that may match ``path``, in declaration order."""
-        node = self._root
-        found = list(node.routes)
-        lists = 1 if found else 0
-        for char in path:
-            next_node = node.children.get(char)
-            if next_node is None:
+        found: list[int] = []
+        lists = 0
+        size = len(path)
+        by_length = self._by_length
+        for length in self._lengths:
+            if length > size:
                 break
-            node = next_node
-            if node.routes:
-                found.extend(node.routes)
+            routes = by_length[length].get(path[:length])
+            if routes is not None:
+                found.extend(routes)
                 lists += 1
         if lists > 1:
             found.sort()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Never
 
 from aiohttp import hdrs, web
@@ -23,6 +23,14 @@ class Defaults:
 
     content_type: str = "text/plain"
     charset: str = "utf-8"
+    # Worked out once: the Content-Type of a plain str or bytes body, and how str is encoded.
+    header: str = field(init=False)
+    encoding: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        header = _content_type(None, None, True, self)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "encoding", _charset_of(header) or self.charset)
 
 
 def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> web.StreamResponse:
@@ -34,8 +42,15 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     """
     if isinstance(value, web.StreamResponse):
         return value
-    if isinstance(value, str | bytes):
-        return _build(value, status, None, None, None, None, defaults)
+    if isinstance(value, str):
+        # The common case, kept short: it runs for most requests.
+        try:
+            return _plain(value.encode(defaults.encoding), status, defaults)
+        except UnicodeEncodeError as exc:
+            message = f"a str body that cannot be sent as {defaults.encoding}: {exc}"
+            raise InvalidResponseError(message) from None
+    if isinstance(value, bytes):
+        return _plain(value, status, defaults)
     if value is None:
         return web.Response(status=204 if status == 200 else status)
     if isinstance(value, Response):
@@ -68,6 +83,12 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
             return _build(value[1], value[0], None, value[2], None, None, defaults)
         raise InvalidResponseError(f"a tuple of length {len(value)}")
     raise _unsupported(value)
+
+
+def _plain(body: bytes, status: int, defaults: Defaults) -> web.Response:
+    response = web.Response(body=body, status=status)
+    response.headers[hdrs.CONTENT_TYPE] = defaults.header
+    return response
 
 
 def _unsupported(value: Never) -> InvalidResponseError:
