@@ -158,7 +158,8 @@ async def main(iterations: int) -> str:
             baseline = baseline or last_us
             label = "shared long prefix" if shared else "distinct prefixes"
             lines.append(
-                f"| {count} | {label} | {first_us:.2f} | {last_us:.2f} | {baseline / last_us:.2f}x speed |"
+                f"| {count} | {label} | {first_us:.2f} | {last_us:.2f} "
+                f"| {baseline / last_us:.2f}x speed |"
             )
     lines += [
         "",
