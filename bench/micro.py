@@ -132,13 +132,17 @@ async def main(iterations: int) -> str:
     for label, path in (("/resource/<id> (str)", "/resource/42"), ("/items/<n> (int)", "/items/7")):
         raw_us = await full_path(raw, path, iterations)
         ours_us = await full_path(ours, path, iterations)
+        difference = ours_us - raw_us
         lines.append(
-            f"| {label}: resolve + handler + response | {raw_us:.2f} | {ours_us:.2f} | {ours_us - raw_us:+.2f} |"
+            f"| {label}: resolve + handler + response "
+            f"| {raw_us:.2f} | {ours_us:.2f} | {difference:+.2f} |"
         )
     raw_resolve = await resolve_only(raw, "/resource/42", iterations)
     ours_resolve = await resolve_only(ours, "/resource/42", iterations)
+    difference = ours_resolve - raw_resolve
     lines.append(
-        f"| /resource/<id>: resolve only | {raw_resolve:.2f} | {ours_resolve:.2f} | {ours_resolve - raw_resolve:+.2f} |"
+        f"| /resource/<id>: resolve only | {raw_resolve:.2f} | {ours_resolve:.2f} "
+        f"| {difference:+.2f} |"
     )
     lines += [
         "",
