@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from typing import Any
 
 import aiohttp
 import pytest
@@ -207,3 +208,25 @@ def test_websocket_without_socket_parameter() -> None:
             @typedsvc.websocket(r"/rooms")  # type: ignore[arg-type, typedsvc-url]  # pyright: ignore[reportArgumentType]
             async def room(self) -> None:
                 return None
+
+
+async def test_websocket_handler_returning_something_else_closes_1011(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Untyped(typedsvc.Service):
+        @typedsvc.websocket(r"/odd")
+        async def odd(self, websocket: web.WebSocketResponse) -> Any:
+            return ("not", "callables")
+
+    client = await serve(Untyped())
+    with caplog.at_level(logging.ERROR, logger="typedsvc"):
+        async with client.ws_connect("/odd") as ws:
+            message = await ws.receive(timeout=TIMEOUT)
+            assert message.type is aiohttp.WSMsgType.CLOSE
+            assert ws.close_code == WSCloseCode.INTERNAL_ERROR
+    [record] = [r for r in caplog.records if r.name == "typedsvc"]
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == (
+        '"Untyped.odd" returned a tuple that is not (receive, close); return (receive, close), '
+        "receive alone, or None."
+    )
