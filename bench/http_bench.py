@@ -1,0 +1,862 @@
+"""HTTP throughput of typedsvc beside raw aiohttp and tomodachi 0.29.0, measured with wrk.
+
+Every server runs from bench/.venv-bench (tomodachi==0.29.0, the aiohttp version of .venv,
+uvloop and typedsvc installed editable with --no-deps), so all share one interpreter and one
+aiohttp; tomodachi never lands in .venv. Each server is its own process pinned to CPU 0
+(``taskset -c 0``) and wrk is pinned to CPU 1. Rounds are interleaved: every scenario runs
+on aiohttp, typedsvc and tomodachi back to back, then the next scenario, then the next
+round. Prints a markdown table and writes it to bench/results/latest.md (--quick, a smoke
+test of this script, writes bench/results/quick.md instead).
+
+Usage: ./bench/run [--rounds 3] [--duration 5] [--connections 32] [--loop asyncio|uvloop]
+       [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack, closing, suppress
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Final, Literal, NoReturn
+
+import _common
+import _http_servers
+from _http_servers import RouteSet, Scenario
+
+Label = Literal["aiohttp", "typedsvc", "tomodachi"]
+
+RESULTS: Final = _common.RESULTS_DIR / "latest.md"
+QUICK_RESULTS: Final = _common.RESULTS_DIR / "quick.md"
+MAIN_VENV: Final = _common.ROOT / ".venv"
+BENCH_VENV: Final = _common.ROOT / "bench" / ".venv-bench"
+TOMODACHI: Final = "tomodachi==0.29.0"
+# What BENCH_VENV was last installed with; a different text installs again.
+STAMP: Final = ".bench-requirements"
+SERVER_CPU: Final = "0"
+WRK_CPU: Final = "1"
+INSTALL_TIMEOUT_S: Final = 900.0
+START_TIMEOUT_S: Final = 120.0
+STOP_TIMEOUT_S: Final = 15.0
+CHECK_TIMEOUT_S: Final = 10.0
+# Beyond its own -d, the time a wrk run may take before it counts as hung.
+WRK_SLACK_S: Final = 60.0
+WARMUP_S: Final = 1
+ROUTE_COUNTS: Final = (1, 100, 1000)
+SHAPES: Final[tuple[_http_servers.Shape, ...]] = ("distinct", "common")
+TARGET_VS_AIOHTTP: Final = 0.95
+TARGET_VS_TOMODACHI: Final = 2.0
+TARGET_ROUTING: Final = 0.9
+# Scenarios whose typedsvc / aiohttp ratio has a target.
+AIOHTTP_TARGETED: Final = frozenset({_http_servers.HEALTH.key, _http_servers.RESOURCE.key})
+RESULT_MARK: Final = "BENCH-RESULT "
+# Runs after wrk's own report: one line of JSON with exact numbers, so nothing is parsed
+# from wrk's rounded text. wrk's times are microseconds.
+_WRK_SCRIPT: Final = f"""\
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{RESULT_MARK}{{"requests": %d, "duration_us": %d, "p99_us": %f, "connect": %d, '
+    .. '"read": %d, "write": %d, "status": %d, "timeout": %d}}\\n',
+    summary.requests, summary.duration, latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+_SERVER_HEADERS: Final[dict[Label, str]] = {
+    "aiohttp": "Python/",
+    "typedsvc": "typedsvc",
+    "tomodachi": "tomodachi",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    rounds: int
+    duration: int
+    connections: int
+    loop: Literal["asyncio", "uvloop"]
+    quick: bool
+
+    @property
+    def results(self) -> Path:
+        return QUICK_RESULTS if self.quick else RESULTS
+
+
+@dataclass(slots=True)
+class Server:
+    """One server process: what it runs, where it listens, and how it must answer."""
+
+    label: Label
+    name: str
+    port: int
+    file: Path
+    command: list[str]
+    access_log: bool = False
+    process: subprocess.Popen[bytes] | None = None
+    checks: list[Scenario] = field(default_factory=list)
+
+    @property
+    def log(self) -> Path:
+        return self.file.with_suffix(".log")
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One comparison: the same request on several servers, loaded back to back."""
+
+    section: Literal["scenarios", "access log", "routing"]
+    scenario: Scenario
+    servers: tuple[Server, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One wrk run."""
+
+    rps: float
+    p99_ms: float
+    socket_errors: int
+    # The server's CPU time (user + system) per request, and its share of the wall time:
+    # near 1 when the server kept CPU 0 busy, lower when something else ran there.
+    cpu_us: float
+    cpu_share: float
+    # The share of the wall time the hypervisor ran something else on CPU 0 (steal time).
+    steal_share: float
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="./bench/run", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3; --quick: 1)")
+    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5; --quick: 2)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk -c (default 32)")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke-test this script: 1 round of 2 s runs on a subset of the scenarios",
+    )
+    args = parser.parse_args(argv)
+    rounds = args.rounds if args.rounds is not None else 1 if args.quick else 3
+    duration = args.duration if args.duration is not None else 2 if args.quick else 5
+    if rounds < 1 or duration < 1 or args.connections < 1:
+        parser.error("--rounds, --duration and --connections must be at least 1")
+    return Settings(rounds, duration, args.connections, args.loop, args.quick)
+
+
+def ensure_tools() -> str:
+    """The path of wrk, installed with apt-get when it is missing; exit if it cannot be."""
+    if shutil.which("taskset") is None:
+        sys.exit(
+            "taskset is not on PATH; it pins servers and wrk to their CPUs. It is part of "
+            "util-linux: apt-get install -y util-linux."
+        )
+    found = shutil.which("wrk")
+    if found is not None:
+        return found
+    how = "apt-get update && apt-get install -y wrk"
+    problem = "apt-get is not available" if shutil.which("apt-get") is None else ""
+    if not problem and os.geteuid() != 0:
+        problem = "this script is not running as root"
+    if not problem:
+        print(f"wrk is not on PATH; installing it: {how}", file=sys.stderr)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "wrk"]):
+            result = _common.run(command, timeout=INSTALL_TIMEOUT_S, env=env)
+            if result.returncode != 0:
+                problem = f"`{shlex.join(command)}` failed:\n{result.stdout}{result.stderr}"
+                break
+        found = shutil.which("wrk")
+        if found is not None:
+            return found
+        problem = problem or "apt-get installed a wrk that is not on PATH"
+    sys.exit(
+        f"wrk, the HTTP load generator, is missing and could not be installed ({problem}).\n"
+        f"Install it, then run ./bench/run again:\n"
+        f"  Debian or Ubuntu: sudo sh -c '{how}'\n"
+        "  (the benchmark needs Linux: it pins CPUs with taskset and reads /proc)"
+    )
+
+
+def version_in(venv: Path, distribution: str) -> str:
+    """The installed version of ``distribution`` in ``venv``."""
+    code = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
+    result = _common.run(
+        [str(venv / "bin" / "python"), "-c", code, distribution], timeout=CHECK_TIMEOUT_S * 6
+    )
+    if result.returncode != 0:
+        _common.fail(f"{distribution} is not installed in {venv}", result)
+    return result.stdout.strip()
+
+
+def ensure_bench_venv() -> None:
+    """Create or update BENCH_VENV: tomodachi, .venv's aiohttp, uvloop, typedsvc editable."""
+    requirements = [
+        TOMODACHI,
+        f"aiohttp=={version_in(MAIN_VENV, 'aiohttp')}",
+        "uvloop",
+        # typedsvc's other runtime dependency; typedsvc itself goes in with --no-deps.
+        "typing-extensions",
+    ]
+    pyproject = (_common.ROOT / "pyproject.toml").read_text()
+    wanted = "\n".join([*requirements, f"-e {_common.ROOT} --no-deps", pyproject]) + "\n"
+    stamp = BENCH_VENV / STAMP
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return
+    if not (BENCH_VENV / "bin" / "python").exists():
+        print(f"Creating {BENCH_VENV}", file=sys.stderr)
+        created = _common.run(
+            [sys.executable, "-m", "venv", str(BENCH_VENV)], timeout=INSTALL_TIMEOUT_S
+        )
+        if created.returncode != 0:
+            _common.fail(f"could not create {BENCH_VENV}", created)
+    pip = [str(BENCH_VENV / "bin" / "python"), "-m", "pip", "install"]
+    pip += ["--disable-pip-version-check", "--quiet"]
+    for step in (requirements, ["--no-deps", "-e", str(_common.ROOT)]):
+        print(f"Installing {' '.join(step)} into {BENCH_VENV}", file=sys.stderr)
+        installed = _common.run([*pip, *step], timeout=INSTALL_TIMEOUT_S)
+        if installed.returncode != 0:
+            _common.fail(f"could not install into {BENCH_VENV}", installed)
+    stamp.write_text(wanted)
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports that nothing listens on at 127.0.0.1 right now."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def plan(settings: Settings, workdir: Path) -> tuple[list[Server], list[Group]]:
+    """Write every server's file into ``workdir``; the servers and the comparisons to run."""
+    route_sets = [
+        RouteSet(shape, count)
+        for shape in SHAPES
+        for count in ROUTE_COUNTS
+        if not settings.quick or count != 100
+    ]
+    ports = iter(free_ports(5 + 2 * len(route_sets)))
+    made: list[Server] = []
+
+    def add(
+        label: Label, name: str, source: Callable[[int], str], access_log: bool = False
+    ) -> Server:
+        port = next(ports)
+        file = workdir / f"{name}.py"
+        file.write_text(source(port))
+        command = _command(label, file, port, settings.loop, access_log)
+        made.append(Server(label, name, port, file, command, access_log))
+        return made[-1]
+
+    trio = (
+        add("aiohttp", "aiohttp_main", lambda port: _http_servers.aiohttp_source()),
+        add("typedsvc", "typedsvc_main", partial(_http_servers.typedsvc_source, access_log=False)),
+        add("tomodachi", "tomodachi_main", _http_servers.tomodachi_source),
+    )
+    logged = (
+        add("aiohttp", "aiohttp_access_log", lambda port: _http_servers.aiohttp_source(), True),
+        add(
+            "typedsvc",
+            "typedsvc_access_log",
+            partial(_http_servers.typedsvc_source, access_log=True),
+            True,
+        ),
+    )
+    chosen = (
+        (_http_servers.HEALTH, _http_servers.JSON) if settings.quick else _http_servers.SCENARIOS
+    )
+    groups = [Group("scenarios", scenario, trio) for scenario in chosen]
+    groups.append(Group("access log", _http_servers.HEALTH, logged))
+    for routes in route_sets:
+        name = f"{routes.shape}_{routes.count}"
+        pair = (
+            add("aiohttp", f"aiohttp_{name}", partial(_aiohttp_routes, routes=routes)),
+            add(
+                "typedsvc",
+                f"typedsvc_{name}",
+                partial(_http_servers.typedsvc_routes_source, routes=routes),
+            ),
+        )
+        last = routes.count - 1
+        hits = [0] if last == 0 else [last] if settings.quick else [0, last]
+        groups.extend(Group("routing", routes.scenario(index), pair) for index in hits)
+    for group in groups:
+        for server in group.servers:
+            server.checks.append(group.scenario)
+    return made, groups
+
+
+def _aiohttp_routes(port: int, routes: RouteSet) -> str:
+    return _http_servers.aiohttp_routes_source(routes)
+
+
+def _command(label: Label, file: Path, port: int, loop: str, access_log: bool) -> list[str]:
+    """The command that serves ``file`` on ``port`` from BENCH_VENV."""
+    bin = BENCH_VENV / "bin"
+    if label == "aiohttp":
+        command = [str(bin / "python"), str(file), "--port", str(port), "--loop", loop]
+        return [*command, "--access-log"] if access_log else command
+    if label == "typedsvc":
+        return [str(bin / "typedsvc"), "run", str(file), "--port", str(port), "--loop", loop]
+    # tomodachi takes the port from the service's options only, and the file relative to
+    # the working directory (the file's). --production: no watcher restarting on changes.
+    return [str(bin / "tomodachi"), "run", "--production", "--loop", loop, file.name]
+
+
+def _server_env() -> dict[str, str]:
+    # PYTHON* (dev mode, asyncio debug, tracemalloc ...) and TOMODACHI_* settings of the
+    # caller would change what is measured, for some servers only.
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "TOMODACHI_", "VIRTUAL_ENV"))
+    }
+
+
+def start(all_servers: list[Server], workdir: Path) -> None:
+    """Start every server on SERVER_CPU and wait until each accepts connections."""
+    env = _server_env()
+    for server in all_servers:
+        with server.log.open("wb") as log:
+            server.process = subprocess.Popen(
+                ["taskset", "-c", SERVER_CPU, *server.command],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    for server in all_servers:
+        while not _accepts(server.port):
+            if not _alive(server):
+                _server_failed(server, "exited before it accepted connections")
+            if time.monotonic() > deadline:
+                _server_failed(server, f"did not accept connections in {START_TIMEOUT_S:.0f} s")
+            time.sleep(0.1)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _alive(server: Server) -> bool:
+    return server.process is not None and server.process.poll() is None
+
+
+def _server_failed(server: Server, what: str) -> NoReturn:
+    log = server.log.read_text(errors="replace")[-4000:] if server.log.exists() else ""
+    sys.exit(
+        f"{server.name} ({server.label}, port {server.port}) {what}.\n"
+        f"command: {shlex.join(server.command)}\nits output (last 4000 characters):\n{log}"
+    )
+
+
+def stop(all_servers: list[Server]) -> None:
+    """End every server this script started: SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
+    started = [server.process for server in all_servers if server.process is not None]
+    for process in started:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for process in started:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    # Each server leads its own process group (start_new_session), so this reaches only it
+    # and anything it started.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def check(all_servers: list[Server], loop: str) -> None:
+    """Exit unless every server answers each of its requests as expected, over keep-alive,
+    runs uvloop exactly when asked, and writes an access log line exactly when it should."""
+    for server in all_servers:
+        if server.process is None:
+            _server_failed(server, "was never started")
+        # taskset execs the server, so the pid is the server's own.
+        maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+        if ("/uvloop/" in maps) != (loop == "uvloop"):
+            state = "has" if "/uvloop/" in maps else "has not"
+            _server_failed(server, f"{state} loaded uvloop, with --loop {loop}")
+        for scenario in server.checks:
+            problems = _answer_problems(server, scenario)
+            if problems:
+                _server_failed(server, f"answered GET {scenario.path} wrongly: {problems}")
+    # stderr is line-buffered in the servers, so an access line is there by now or never.
+    time.sleep(0.5)
+    for server in all_servers:
+        logged = f"GET {server.checks[0].path}" in server.log.read_text(errors="replace")
+        if logged != server.access_log:
+            state = "writes" if logged else "does not write"
+            _server_failed(server, f"{state} an access log line, against its settings")
+
+
+def _answer_problems(server: Server, scenario: Scenario) -> str:
+    """What is wrong with ``server``'s answer to ``scenario``; "" when nothing is."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=CHECK_TIMEOUT_S)
+    with closing(connection):
+        connection.request("GET", scenario.path)
+        response = connection.getresponse()
+        body = response.read()
+    problems = []
+    if response.status != 200:
+        problems.append(f"status {response.status}, not 200")
+    if body != scenario.body:
+        problems.append(f"body {body!r}, not {scenario.body!r}")
+    for name, value in scenario.headers:
+        if response.getheader(name) != value:
+            problems.append(f"header {name}: {response.getheader(name)!r}, not {value!r}")
+    served_by = response.getheader("Server", "")
+    if not served_by.startswith(_SERVER_HEADERS[server.label]):
+        problems.append(f"Server header {served_by!r}: another program answers on the port")
+    if response.will_close:
+        problems.append("the connection closes after the response: keep-alive is off")
+    return "; ".join(problems)
+
+
+def wrk_run(
+    wrk: str, script: Path, server: Server, scenario: Scenario, seconds: int, conns: int
+) -> Run:
+    """Load ``server`` with ``scenario`` for ``seconds``; exit on non-2xx or a dead server."""
+    command = ["taskset", "-c", WRK_CPU, wrk, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency"]
+    command += ["-s", str(script), f"http://127.0.0.1:{server.port}{scenario.path}"]
+    if not _alive(server):
+        _server_failed(server, "has exited")
+    cpu_before, steal_before, wall_before = _cpu_seconds(server), _steal(), time.monotonic()
+    result = _common.run(command, timeout=seconds + WRK_SLACK_S)
+    cpu, wall = _cpu_seconds(server) - cpu_before, time.monotonic() - wall_before
+    steal = _steal() - steal_before
+    if result.returncode != 0:
+        _common.fail("wrk failed", result)
+    if not _alive(server):
+        _server_failed(server, f"exited while loaded with GET {scenario.path}")
+    lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_MARK)]
+    if not lines:
+        _common.fail("wrk printed no result line", result)
+    numbers = json.loads(lines[-1].removeprefix(RESULT_MARK))
+    if numbers["status"] or not numbers["requests"]:
+        _common.fail(
+            f"{server.name} answered {numbers['status']} of {numbers['requests']} requests to "
+            f"GET {scenario.path} with a status that is not 2xx or 3xx",
+            result,
+        )
+    errors = sum(numbers[kind] for kind in ("connect", "read", "write", "timeout"))
+    return Run(
+        rps=numbers["requests"] / (numbers["duration_us"] / 1e6),
+        p99_ms=numbers["p99_us"] / 1000,
+        socket_errors=errors,
+        cpu_us=cpu / numbers["requests"] * 1e6,
+        cpu_share=cpu / wall,
+        steal_share=steal / wall,
+    )
+
+
+def _steal() -> float:
+    """Seconds the hypervisor has taken SERVER_CPU for something else (0 on bare metal)."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        fields = line.split()
+        # cpuN user nice system idle iowait irq softirq steal ...
+        if fields[0] == f"cpu{SERVER_CPU}" and len(fields) > 8:
+            return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def _cpu_seconds(server: Server) -> float:
+    """The CPU time (user + system) ``server`` has used so far."""
+    if server.process is None:
+        _server_failed(server, "was never started")
+    stat = Path(f"/proc/{server.process.pid}/stat").read_text()
+    # After the command name in parentheses, fields[0] is field 3 of proc(5); utime and
+    # stime are fields 14 and 15, in clock ticks.
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+Results = dict[tuple[int, str], list[Run]]
+
+
+def measure(settings: Settings, groups: list[Group], wrk: str, script: Path) -> Results:
+    """Every group on each of its servers in turn, for ``settings.rounds`` rounds."""
+    results: Results = {}
+    for round_number in range(1, settings.rounds + 1):
+        for index, group in enumerate(groups):
+            for server in group.servers:
+                if round_number == 1:
+                    # Untimed: connections, caches and the allocator settle first.
+                    wrk_run(wrk, script, server, group.scenario, WARMUP_S, settings.connections)
+                run = wrk_run(
+                    wrk, script, server, group.scenario, settings.duration, settings.connections
+                )
+                results.setdefault((index, server.label), []).append(run)
+                print(
+                    f"round {round_number}/{settings.rounds} {group.section}: "
+                    f"{group.scenario.title}: {server.label} {run.rps:,.0f} req/s, "
+                    f"p99 {run.p99_ms:.2f} ms",
+                    file=sys.stderr,
+                )
+    return results
+
+
+def median_rps(runs: list[Run]) -> float:
+    return statistics.median(run.rps for run in runs)
+
+
+def median_p99(runs: list[Run]) -> float:
+    return statistics.median(run.p99_ms for run in runs)
+
+
+def median_cpu(runs: list[Run]) -> float:
+    return statistics.median(run.cpu_us for run in runs)
+
+
+def median_ratio(top: list[Run], bottom: list[Run]) -> float:
+    """The median over rounds of ``top`` / ``bottom`` req/s, each pair from the same round."""
+    return statistics.median(a.rps / b.rps for a, b in zip(top, bottom, strict=True))
+
+
+def median_cpu_ratio(top: list[Run], bottom: list[Run]) -> float:
+    """As median_ratio, from CPU time per request: ``bottom``'s cost / ``top``'s."""
+    return statistics.median(b.cpu_us / a.cpu_us for a, b in zip(top, bottom, strict=True))
+
+
+def mark(value: float, target: float) -> str:
+    return f"**{value:.2f}** {'✓' if value >= target else '✗'} (≥ {target:g})"
+
+
+@dataclass(slots=True)
+class Verdicts:
+    """Every target, met or not, for the summary."""
+
+    lines: list[str] = field(default_factory=list)
+    missed: int = 0
+
+    def add(self, what: str, value: float, target: float) -> None:
+        if value >= target:
+            self.lines.append(f"- met: {what} = {value:.3f} (target ≥ {target:g})")
+            return
+        self.missed += 1
+        short = (1 - value / target) * 100
+        self.lines.append(
+            f"- **missed**: {what} = {value:.3f}, {short:.1f} % below the target of {target:g}"
+        )
+
+
+def scenario_table(groups: list[Group], results: Results, verdicts: Verdicts) -> list[str]:
+    lines = [
+        "| scenario | aiohttp req/s | typedsvc req/s | tomodachi req/s | aiohttp p99 "
+        "| typedsvc p99 | tomodachi p99 | typedsvc / aiohttp | typedsvc / tomodachi |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for index, group in enumerate(groups):
+        if group.section != "scenarios":
+            continue
+        runs = {label: results[index, label] for label in ("aiohttp", "typedsvc", "tomodachi")}
+        vs_aiohttp = median_ratio(runs["typedsvc"], runs["aiohttp"])
+        vs_tomodachi = median_ratio(runs["typedsvc"], runs["tomodachi"])
+        title = group.scenario.title
+        if group.scenario.key in AIOHTTP_TARGETED:
+            aiohttp_cell = mark(vs_aiohttp, TARGET_VS_AIOHTTP)
+            verdicts.add(f"typedsvc / aiohttp on {title}", vs_aiohttp, TARGET_VS_AIOHTTP)
+        else:
+            aiohttp_cell = f"{vs_aiohttp:.2f}"
+        verdicts.add(f"typedsvc / tomodachi on {title}", vs_tomodachi, TARGET_VS_TOMODACHI)
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    title,
+                    *(f"{median_rps(r):,.0f}" for r in runs.values()),
+                    *(f"{median_p99(r):.2f} ms" for r in runs.values()),
+                    aiohttp_cell,
+                    mark(vs_tomodachi, TARGET_VS_TOMODACHI),
+                ]
+            )
+            + " |"
+        )
+    return lines
+
+
+def cpu_table(groups: list[Group], results: Results) -> list[str]:
+    lines = [
+        "| scenario | aiohttp CPU µs/req | typedsvc CPU µs/req | tomodachi CPU µs/req "
+        "| typedsvc / aiohttp by CPU | typedsvc / tomodachi by CPU |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for index, group in enumerate(groups):
+        if group.section != "scenarios":
+            continue
+        runs = {label: results[index, label] for label in ("aiohttp", "typedsvc", "tomodachi")}
+        cells = [
+            group.scenario.title,
+            *(f"{median_cpu(r):.1f}" for r in runs.values()),
+            f"{median_cpu_ratio(runs['typedsvc'], runs['aiohttp']):.2f}",
+            f"{median_cpu_ratio(runs['typedsvc'], runs['tomodachi']):.2f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def pair_table(groups: list[Group], results: Results, section: str) -> list[str]:
+    lines = [
+        "| request | aiohttp req/s | typedsvc req/s | aiohttp p99 | typedsvc p99 "
+        "| typedsvc / aiohttp | CPU µs/req aiohttp, typedsvc | by CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for index, group in enumerate(groups):
+        if group.section != section:
+            continue
+        aiohttp, typedsvc = results[index, "aiohttp"], results[index, "typedsvc"]
+        lines.append(
+            f"| {group.scenario.title} (`{group.scenario.path}`) "
+            f"| {median_rps(aiohttp):,.0f} | {median_rps(typedsvc):,.0f} "
+            f"| {median_p99(aiohttp):.2f} ms | {median_p99(typedsvc):.2f} ms "
+            f"| {median_ratio(typedsvc, aiohttp):.2f} "
+            f"| {median_cpu(aiohttp):.1f}, {median_cpu(typedsvc):.1f} "
+            f"| {median_cpu_ratio(typedsvc, aiohttp):.2f} |"
+        )
+    return lines
+
+
+def routing_scale(groups: list[Group], results: Results, verdicts: Verdicts) -> list[str]:
+    """Per shape: the last route of the largest service against the one-route service."""
+    keys = {group.scenario.key: index for index, group in enumerate(groups)}
+    largest = max(ROUTE_COUNTS)
+    lines = []
+    for shape in SHAPES:
+        one = keys[f"{shape}-1-first"]
+        last = keys[f"{shape}-{largest}-last"]
+        ratios = {
+            label: median_ratio(results[last, label], results[one, label])
+            for label in ("typedsvc", "aiohttp")
+        }
+        what = f"typedsvc, {shape} prefixes: last of {largest} routes / one-route service"
+        verdicts.add(what, ratios["typedsvc"], TARGET_ROUTING)
+        lines.append(
+            f"- {shape} prefixes, last route of {largest} / the one-route service: typedsvc "
+            f"{mark(ratios['typedsvc'], TARGET_ROUTING)}; raw aiohttp {ratios['aiohttp']:.2f}"
+        )
+    return lines
+
+
+def every_round(groups: list[Group], results: Results) -> list[str]:
+    lines = [
+        "| section | request | server | req/s in each round | p99 (ms) in each round "
+        "| server CPU share in each round | CPU 0 steal in each round |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for index, group in enumerate(groups):
+        for server in group.servers:
+            runs = results[index, server.label]
+            errors = sum(run.socket_errors for run in runs)
+            note = f" ({errors} socket errors)" if errors else ""
+            lines.append(
+                f"| {group.section} | `{group.scenario.path}` | {server.label}{note} "
+                f"| {', '.join(f'{run.rps:,.0f}' for run in runs)} "
+                f"| {', '.join(f'{run.p99_ms:.2f}' for run in runs)} "
+                f"| {', '.join(f'{run.cpu_share:.0%}' for run in runs)} "
+                f"| {', '.join(f'{run.steal_share:.0%}' for run in runs)} |"
+            )
+    return lines
+
+
+def report(
+    settings: Settings,
+    groups: list[Group],
+    results: Results,
+    facts: dict[str, str],
+    all_servers: list[Server],
+    workdir: Path,
+) -> str:
+    """The results as a markdown document."""
+    verdicts = Verdicts()
+    scenarios = scenario_table(groups, results, verdicts)
+    scale = routing_scale(groups, results, verdicts)
+    quick = (
+        "**Quick run (`--quick`): a smoke test of the script, 1 round of short runs on a "
+        "subset of the scenarios. Not a measurement.**\n\n"
+        if settings.quick
+        else ""
+    )
+    errors = sum(run.socket_errors for runs in results.values() for run in runs)
+    lines = [
+        "# HTTP throughput: typedsvc beside raw aiohttp and tomodachi",
+        "",
+        quick + f"wrk, 1 thread, {settings.connections} keep-alive connections, "
+        f"{settings.duration} s per run (after one untimed {WARMUP_S} s run in the first round), "
+        f"event loop **{settings.loop}**. Each server is its own process pinned to CPU "
+        f"{SERVER_CPU}, wrk is pinned to CPU {WRK_CPU}. {settings.rounds} round(s), "
+        "interleaved: each request runs on aiohttp, typedsvc (and tomodachi) back to back, "
+        "then the next request, then the next round. req/s and p99 latency are medians over "
+        "the rounds; a ratio is the median of the ratios within each round (both runs "
+        "minutes apart at most), so it need not equal the ratio of the medians shown. "
+        "Access logs are off and keep-alive is on in every server unless said otherwise.",
+        "",
+        "## Scenarios",
+        "",
+        *scenarios,
+        "",
+        "The server's CPU time (user + system, from /proc) per request, and the ratios it "
+        "gives (the other server's cost / typedsvc's): the cost of each framework, which "
+        "other load on CPU 0 disturbs less than req/s. The targets are judged on req/s.",
+        "",
+        *cpu_table(groups, results),
+        "",
+        "## Access logs on (GET /health)",
+        "",
+        "The same services with an access log line per request, written to a file "
+        "(aiohttp's `aiohttp.access` logger, typedsvc's `access_log=True`).",
+        "",
+        *pair_table(groups, results, "access log"),
+        "",
+        "## Routing scale",
+        "",
+        f"Services of {', '.join(map(str, ROUTE_COUNTS))} routes with one str group each: "
+        "distinct prefixes (`/r0/(?P<id>[^/]+)` ... `/r999/...`) and a long common prefix "
+        "that differs only before the group (`/api/v1/catalogue/items/by-name/item0000/"
+        "(?P<id>[^/]+)` ...), each hit on its first and its last route.",
+        "",
+        *pair_table(groups, results, "routing"),
+        "",
+        *scale,
+        "",
+        "## Targets",
+        "",
+        *verdicts.lines,
+        "",
+        f"{len(verdicts.lines) - verdicts.missed} of {len(verdicts.lines)} targets met."
+        + (f" wrk counted {errors} socket errors in all (see below)." if errors else ""),
+        "",
+        "## Every round",
+        "",
+        "Server CPU share: the server's CPU time over the wall time of the run; near 100 % "
+        "when the server kept CPU 0 busy, lower when something else took CPU 0 or wrk was "
+        "slow. CPU 0 steal: the share of the run the hypervisor gave CPU 0 to another "
+        "machine; runs with much of it are slower for no fault of the server.",
+        "",
+        *every_round(groups, results),
+        "",
+        "## How it ran",
+        "",
+        f"- command: `{facts['command']}`",
+        f"- each load: `{facts['wrk command']}`",
+        *(f"- {key}: {value}" for key, value in facts.items() if key.endswith("version")),
+        f"- load average (1, 5, 15 min) before the servers started: "
+        f"{facts['load average before']}; after the last run: {facts['load average after']} "
+        "(a loaded server and wrk make about 2; more means something else ran too)",
+        f"- typedsvc: {_common.revision()}",
+        f"- machine: {_common.machine()}",
+        f"- date: {_common.now()}",
+        "- servers (files generated by `bench/_http_servers.py`, run from "
+        f"`{BENCH_VENV.relative_to(_common.ROOT)}`):",
+        *(
+            f"  - `taskset -c {SERVER_CPU} {_shown(server.command, workdir)}`"
+            + (" in TMP" if server.label == "tomodachi" else "")
+            for server in all_servers
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _shown(command: list[str], workdir: Path) -> str:
+    """``command`` with the bench venv relative to the checkout and the temporary dir as TMP."""
+    text = shlex.join(command).replace(str(workdir), "TMP")
+    return text.replace(str(BENCH_VENV), str(BENCH_VENV.relative_to(_common.ROOT)))
+
+
+def facts(settings: Settings, wrk: str) -> dict[str, str]:
+    """The command, the load, and the versions of everything measured."""
+    wrk_version = _common.run([wrk, "-v"], timeout=CHECK_TIMEOUT_S)
+    versions = {
+        name: version_in(BENCH_VENV, name)
+        for name in ("typedsvc", "aiohttp", "multidict", "yarl", "tomodachi", "uvloop")
+    }
+    python = _common.run(
+        [
+            str(BENCH_VENV / "bin" / "python"),
+            "-c",
+            "import platform; print(platform.python_version())",
+        ],
+        timeout=CHECK_TIMEOUT_S,
+    )
+    uvloop_note = "" if settings.loop == "uvloop" else " (installed, not used)"
+    return {
+        "command": os.environ.get("TYPEDSVC_BENCH_COMMAND", "").strip() or _common.command_line(),
+        "wrk command": f"taskset -c {WRK_CPU} wrk -t1 -c{settings.connections} "
+        f"-d{settings.duration}s --latency -s done.lua http://127.0.0.1:PORT/PATH",
+        "wrk version": (wrk_version.stdout + wrk_version.stderr).strip().splitlines()[0],
+        "Python version": f"{python.stdout.strip()} (all servers)",
+        "typedsvc version": versions["typedsvc"],
+        "aiohttp version": f"{versions['aiohttp']} (multidict {versions['multidict']}, "
+        f"yarl {versions['yarl']})",
+        "tomodachi version": versions["tomodachi"],
+        "uvloop version": versions["uvloop"] + uvloop_note,
+    }
+
+
+def _load_average() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def main() -> None:
+    settings = parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if not {0, 1} <= os.sched_getaffinity(0):
+        sys.exit("This benchmark needs CPUs 0 and 1: servers run on CPU 0 and wrk on CPU 1.")
+    wrk = ensure_tools()
+    ensure_bench_venv()
+    known = facts(settings, wrk)
+    all_servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="typedsvc-http-bench-") as tmp:
+        workdir = Path(tmp)
+        script = workdir / "done.lua"
+        script.write_text(_WRK_SCRIPT)
+        try:
+            all_servers, groups = plan(settings, workdir)
+            known["load average before"] = _load_average()
+            print(f"Starting {len(all_servers)} servers in {workdir}", file=sys.stderr)
+            start(all_servers, workdir)
+            check(all_servers, settings.loop)
+            # This script waits while wrk runs; keep even that off the servers' CPU.
+            os.sched_setaffinity(0, {int(WRK_CPU)})
+            results = measure(settings, groups, wrk, script)
+            known["load average after"] = _load_average()
+        finally:
+            stop(all_servers)
+    text = report(settings, groups, results, known, all_servers, workdir)
+    _common.write_atomically(settings.results, text)
+    print(text)
+    print(f"Written to {settings.results.relative_to(_common.ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
