@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Never
+from typing import Final, Never
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from typedsvc._response import Response
 from typedsvc._types import Headers, ResponseValue
+
+_DICT_KEYS: Final = frozenset({"body", "status", "headers", "content_type", "charset"})
 
 
 class InvalidResponseError(TypeError):
@@ -24,8 +27,8 @@ class Defaults:
     content_type: str = "text/plain"
     charset: str = "utf-8"
     # Worked out once: the Content-Type of a plain str or bytes body, and how str is encoded.
-    header: str = field(init=False)
-    encoding: str = field(init=False)
+    header: str = field(init=False, compare=False)
+    encoding: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         header = _content_type(None, None, True, self)
@@ -64,9 +67,9 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
             defaults,
         )
     if isinstance(value, dict):
-        unknown = value.keys() - {"body", "status", "headers", "content_type", "charset"}
-        if unknown:
-            raise InvalidResponseError(f"a dict with unknown keys {sorted(map(str, unknown))}")
+        if not _DICT_KEYS.issuperset(value):
+            unknown = sorted(map(str, value.keys() - _DICT_KEYS))
+            raise InvalidResponseError(f"a dict with unknown keys {unknown}")
         return _build(
             value.get("body", b""),
             value.get("status", status),
@@ -131,6 +134,7 @@ def _build(
         raise InvalidResponseError(f"a response aiohttp rejects: {exc}") from None
 
 
+@functools.lru_cache(maxsize=256)
 def _charset_of(content_type: str) -> str | None:
     for parameter in content_type.split(";")[1:]:
         name, _, value = parameter.partition("=")
@@ -139,6 +143,7 @@ def _charset_of(content_type: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _content_type(
     content_type: str | None, charset: str | None, text: bool, defaults: Defaults
 ) -> str:
@@ -162,8 +167,12 @@ def _headers(headers: Headers | None) -> CIMultiDict[str]:
     if given is None:
         return merged
     if isinstance(given, Mapping):
-        pairs: Iterable[object] = given.items()
-    elif isinstance(given, Sequence) and not isinstance(given, str | bytes):
+        for name, value in given.items():
+            if type(name) is not str or type(value) is not str:
+                raise InvalidResponseError("headers whose names and values are not all str")
+            merged.add(name, value)
+        return merged
+    if isinstance(given, Sequence) and not isinstance(given, str | bytes):
         pairs = given
     else:
         raise InvalidResponseError(f"headers of type {type(given).__name__}")
