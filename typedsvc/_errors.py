@@ -85,19 +85,20 @@ def unresolved_annotation(where: str, url: str, parameter: str, annotation: str)
     )
 
 
-def not_async(where: str, url: str) -> str:
+def not_async(where: str, url: str, kind: str = "handler", second: str = "request") -> str:
+    """For ``@http`` (and ``@websocket``, with kind "websocket handler", second "websocket")."""
     name = where.rpartition(".")[2]
     return (
-        f'"{where}": the handler for {quote_url(url)} is not a coroutine function; '
-        f'declare it as "async def {name}(self, request, ...)".'
+        f'"{where}": the {kind} for {quote_url(url)} is not a coroutine function; '
+        f'declare it as "async def {name}(self, {second}, ...)".'
     )
 
 
-def missing_request(where: str, url: str) -> str:
+def missing_request(where: str, url: str, kind: str = "handler", second: str = "request") -> str:
     name = where.rpartition(".")[2]
     return (
-        f'"{where}": the handler for {quote_url(url)} does not take the request as its second '
-        f'parameter; declare it as "async def {name}(self, request, ...)".'
+        f'"{where}": the {kind} for {quote_url(url)} does not take the {second} as its second '
+        f'parameter; declare it as "async def {name}(self, {second}, ...)".'
     )
 
 
@@ -161,22 +162,6 @@ def middleware_not_async(service: str, index: int, middleware: object) -> str:
     return (
         f'"{service}.http_middleware" entry {index} ("{name}") is not a coroutine function; '
         'declare it as "async def middleware(next, service, request)".'
-    )
-
-
-def websocket_not_async(where: str, url: str) -> str:
-    name = where.rpartition(".")[2]
-    return (
-        f'"{where}": the websocket handler for {quote_url(url)} is not a coroutine function; '
-        f'declare it as "async def {name}(self, websocket, ...)".'
-    )
-
-
-def websocket_missing_socket(where: str, url: str) -> str:
-    name = where.rpartition(".")[2]
-    return (
-        f'"{where}": the websocket handler for {quote_url(url)} does not take the websocket '
-        f'as its second parameter; declare it as "async def {name}(self, websocket, ...)".'
     )
 
 

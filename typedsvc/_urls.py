@@ -213,9 +213,9 @@ def check_websocket(shape: HandlerShape, url: str) -> list[str]:
     request by name; the others must match the url's groups.
     """
     if not shape.is_async:
-        return [_errors.websocket_not_async(shape.where, url)]
+        return [_errors.not_async(shape.where, url, "websocket handler", "websocket")]
     if not takes_request(shape.params):
-        return [_errors.websocket_missing_socket(shape.where, url)]
+        return [_errors.missing_request(shape.where, url, "websocket handler", "websocket")]
     first, rest = shape.params[:2], shape.params[2:]
     named = tuple(param for param in rest if param.name != "request")
     return check_route(HandlerShape(shape.where, True, first + named), url)
