@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import typedsvc
-from typedsvc._urls import literal_prefix
+from typedsvc._urls import exact_path, literal_prefix
 
 PIECES = ["/", "a", "b", "ab", r"\d+", "[^/]+", "(?P<x>[ab]+)", "x?", r"\.", "(?:a|b)", ".*", "|"]
 urls = st.lists(st.sampled_from(PIECES), min_size=1, max_size=5).map("".join)
@@ -41,6 +41,38 @@ paths = st.text(alphabet="/ab1.x", max_size=8).map(lambda tail: "/" + tail)
 )
 def test_literal_prefix(url: str, prefix: str) -> None:
     assert literal_prefix(url) == prefix
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        (r"/health", "/health"),
+        (r"^/health$", "/health"),
+        (r"/a\.b/\-c", "/a.b/-c"),
+        (r"/", "/"),
+        (r"/trailing/", "/trailing/"),
+        (r"/a\$", "/a$"),
+        (r"/x?", None),
+        (r"/a+", None),
+        (r"/users/(?P<id>\d+)", None),
+        (r"/a|/b", None),
+        (r"/a$/b", None),
+        (r"/a\d", None),
+        (r"(?i)/a", None),
+    ],
+)
+def test_exact_path(url: str, path: str | None) -> None:
+    assert exact_path(url) == path
+
+
+@settings(max_examples=400, deadline=None)
+@given(url=urls, path=paths)
+def test_exact_path_is_the_only_match(url: str, path: str) -> None:
+    assume(compiles(url))
+    exact = exact_path(url)
+    if exact is not None:
+        assert (re.fullmatch(url, path) is not None) == (path == exact)
+        assert re.fullmatch(url, exact)
 
 
 def compiles(url: str) -> bool:
@@ -79,14 +111,24 @@ def service_with(route_urls: list[str]) -> typedsvc.Service:
 async def test_dispatch_picks_the_first_matching_route(route_urls: list[str], path: str) -> None:
     assume(all(map(compiles, route_urls)))
     app = typedsvc.create_app(service_with(route_urls))
-    [resource] = app.router.resources()
-    request = make_mocked_request("GET", path, app=app)
+    routes = list(app.router.routes())
     # The path as the router sees it ("//" is no path at all to yarl, for one).
-    seen = request.rel_url.path_safe
-    match_info, _ = await resource.resolve(request)
+    seen = make_mocked_request("GET", path, app=app).rel_url.path_safe
+    # aiohttp answers an empty path 404 itself, asking no resource.
+    assume(seen)
     expected = next((i for i, url in enumerate(route_urls) if re.fullmatch(url, seen)), None)
-    if expected is None:
-        assert match_info is None
-    else:
-        assert match_info is not None
-        assert list(resource).index(match_info.route) // 2 == expected
+    # Unfrozen, every path goes through the regexes; frozen, the paths that a url spells
+    # out are looked up, and a path no route takes is answered by the service itself.
+    for frozen in (False, True):
+        if frozen:
+            app.freeze()
+        for method in ("GET", "POST"):
+            match_info = await app.router.resolve(make_mocked_request(method, path, app=app))
+            if method == "GET" and expected is not None:
+                assert routes.index(match_info.route) // 2 == expected
+            elif frozen:
+                assert match_info.route.method == "*"
+                assert match_info.http_exception is None
+            else:
+                assert match_info.http_exception is not None
+                assert match_info.http_exception.status == (405 if expected is not None else 404)

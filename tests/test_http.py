@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
 from conftest import MakeClient
 
 import typedsvc
@@ -184,6 +185,27 @@ async def test_http_wrong_method_is_405_with_allow(
     assert response.headers["Allow"] == allow
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status", "body", "allow"),
+    [
+        pytest.param("GET", "/nowhere", 404, "404: Not Found", None, id="no-route"),
+        pytest.param("GET", "/health/", 404, "404: Not Found", None, id="no-trailing-slash"),
+        pytest.param("POST", "/health", 405, "405: Method Not Allowed", "GET,HEAD", id="exact"),
+        pytest.param(
+            "POST", "/files/x", 405, "405: Method Not Allowed", "GET,HEAD", id="regex"
+        ),
+    ],
+)
+async def test_http_paths_no_route_takes_are_answered_with_service_headers(
+    serve: MakeClient, method: str, path: str, status: int, body: str, allow: str | None
+) -> None:
+    client = await serve(Routes())
+    response = await client.request(method, path)
+    assert (response.status, await response.text()) == (status, body)
+    assert response.headers.get("Allow") == allow
+    assert response.headers["Server"] == "typedsvc"
+
+
 async def test_http_methods_dispatch_to_their_handler(serve: MakeClient) -> None:
     client = await serve(Routes())
     created = await client.post("/items")
@@ -276,7 +298,8 @@ async def test_http_return_forms(
     assert response.status == status
     assert response.headers.get("Content-Type") == content_type
     assert await response.read() == body
-    assert response.headers["Server"] == "returns/1.0"
+    # A response the handler prepared itself went out with the headers it had then.
+    assert response.headers["Server"] == (SERVER_SOFTWARE if path == "/stream" else "returns/1.0")
 
 
 async def test_http_response_dict_headers_repeat_and_tuple_headers(serve: MakeClient) -> None:
@@ -599,6 +622,34 @@ async def test_create_app_leaves_room_for_other_aiohttp_routes(serve: MakeClient
         assert (missing.status, await missing.text()) == (404, "nothing at /nowhere")
 
 
+async def test_create_app_routes_added_after_it_keep_aiohttp_order() -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    app = typedsvc.create_app(Routes())
+
+    async def root(request: web.Request) -> web.Response:
+        return web.Response(text="root")
+
+    async def named(request: web.Request) -> web.Response:
+        return web.Response(text=f"named {request.match_info['name']}")
+
+    async def files(request: web.Request) -> web.Response:
+        return web.Response(text="aiohttp files")
+
+    # "/" and "/{name}" are tried after the service, "/files/{x}" before it.
+    app.router.add_get("/", root)
+    app.router.add_get("/{name}", named)
+    app.router.add_get("/files/{x}", files)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        texts = [await (await client.get(path)).text() for path in ("/", "/x", "/health")]
+        assert texts == ["root", "named x", "ok"]
+        assert await (await client.get("/files/a")).text() == "aiohttp files"
+        # Nothing takes it: aiohttp answers, as it does for its own routes.
+        missing = await client.get("/a/b/c")
+        assert missing.status == 404
+        assert missing.headers["Server"] == SERVER_SOFTWARE
+
+
 async def test_create_app_serves_under_a_sub_app_prefix() -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
@@ -613,9 +664,9 @@ async def test_create_app_serves_under_a_sub_app_prefix() -> None:
 
 def test_create_app_exposes_routes_through_aiohttp_interfaces() -> None:
     app = typedsvc.create_app(Routes())
-    [resource] = app.router.resources()
+    resource, *shortcuts = app.router.resources()
     routes = list(resource)
-    assert len(resource) == len(routes)
+    assert len(resource) == len(routes) == len(list(app.router.routes()))
     assert [(route.method, route.handler.__name__) for route in routes][:3] == [
         ("GET", "handle"),
         ("HEAD", "handle"),
@@ -628,6 +679,29 @@ def test_create_app_exposes_routes_through_aiohttp_interfaces() -> None:
         NotImplementedError, match=r"^typedsvc routes are regexes and cannot build urls\.$"
     ):
         resource.url_for()
+    # One shortcut per literal part of a url, so that aiohttp's index finds the service early.
+    assert sorted(shortcut.canonical for shortcut in shortcuts) == [
+        "/anchored",
+        "/convert",
+        "/files",
+        "/head-only",
+        "/health",
+        "/int",
+        "/items",
+        "/kw",
+        "/overlap",
+        "/overlap/special",
+        "/path",
+        "/things",
+    ]
+    for shortcut in shortcuts:
+        assert (len(shortcut), list(shortcut), shortcut.raw_match("/health")) == (0, [], False)
+        assert shortcut.get_info() == {"prefix": "", "shortcut_to": shortcut.canonical}
+        assert repr(shortcut) == f"<typedsvc shortcut {shortcut.canonical!r}>"
+        with pytest.raises(
+            NotImplementedError, match=r"^typedsvc routes are regexes and cannot build urls\.$"
+        ):
+            shortcut.url_for()
 
 
 async def test_http_empty_server_header_leaves_aiohttp_default(serve: MakeClient) -> None:

@@ -55,6 +55,15 @@ def service_with(options: HttpOptions) -> typedsvc.Service:
         async def ping(self, request: web.Request) -> str:
             return "pong"
 
+        @typedsvc.http("GET", r"/stream")
+        async def stream(self, request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse()
+            response.content_length = 6
+            await response.prepare(request)
+            await response.write(b"stream")
+            await response.write_eof()
+            return response
+
     KeepAlive.options = Options(http=options)
     return KeepAlive()
 
@@ -75,6 +84,29 @@ async def test_keepalive_off_closes_every_connection(serve: MakeClient) -> None:
     try:
         headers = await connection.get("/ping")
         assert headers["connection"] == "close"
+        assert await connection.closed_by_server()
+    finally:
+        connection.close()
+
+
+async def test_keepalive_off_closes_after_a_path_no_route_takes(serve: MakeClient) -> None:
+    connection = await open_connection(serve, HttpOptions(keepalive_timeout=0))
+    try:
+        headers = await connection.get("/nowhere")
+        assert (headers["status"], headers["connection"]) == ("404", "close")
+        assert await connection.closed_by_server()
+    finally:
+        connection.close()
+
+
+async def test_keepalive_off_closes_after_a_response_the_handler_prepared(
+    serve: MakeClient,
+) -> None:
+    connection = await open_connection(serve, HttpOptions(keepalive_timeout=0))
+    try:
+        headers = await connection.get("/stream")
+        # Its headers went out before typedsvc saw it, so only the connection says it.
+        assert (headers["status"], "connection" in headers) == ("200", False)
         assert await connection.closed_by_server()
     finally:
         connection.close()

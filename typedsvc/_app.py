@@ -1,36 +1,28 @@
-"""create_app(): a Service as an aiohttp application; the only module that touches routing."""
+"""create_app(): a Service as an aiohttp application, and the handlers aiohttp calls."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import logging
-import re
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractMatchInfo
-from aiohttp.web_urldispatcher import (
-    AbstractResource,
-    AbstractRoute,
-    ResourceRoute,
-    UrlMappingMatchInfo,
-)
-from yarl import URL
 
-from typedsvc._access_log import AccessLogger, RouteLogging, file_logger
+from typedsvc._access_log import AccessLogger, file_logger
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
 from typedsvc._decorators import RouteSpec
 from typedsvc._middleware import through
 from typedsvc._normalize import Defaults, InvalidResponseError, normalize
 from typedsvc._options import HttpOptions
+from typedsvc._routing import AiohttpHandler, ServiceResource, regex_matcher, unmatched
 from typedsvc._service import Service, routes_of, run_hook
 from typedsvc._static import StaticSpec
 from typedsvc._types import ResponseValue
-from typedsvc._urls import decode_path_value, literal_prefix
 from typedsvc._websocket import OpenWebsockets, WebsocketSpec
 
 LOGGER: Final = logging.getLogger("typedsvc")
@@ -41,9 +33,6 @@ _BODY_HEADERS: Final = frozenset(
     {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
 )
 _MAX_ECHOED_VALUE: Final = 60
-
-AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Matcher = Callable[[str], dict[str, str] | None]
 
 
 def create_app(service: Service) -> web.Application:
@@ -57,7 +46,7 @@ def create_app(service: Service) -> web.Application:
         raise TypeError(f"create_app() takes a typedsvc.Service, got {type(service).__name__}.")
     options = service.options.http
     errors = _ErrorHandlers(service)
-    response_headers = _ResponseHeaders(options)
+    finish = _Finish(options)
     access_log: logging.Logger | None = LOGGER.getChild("access") if options.access_log else None
     file_handler: logging.Handler | None = None
     if isinstance(options.access_log, str):
@@ -69,22 +58,24 @@ def create_app(service: Service) -> web.Application:
     )
     app[SERVICE_KEY] = service
     app[REAL_IP_KEY] = RealIp(options)
-    resource = _ServiceResource()
-    websockets = OpenWebsockets()
+    resource = ServiceResource(app.router, _with_error_handlers(unmatched, errors, finish))
+    websockets = OpenWebsockets(finish)
     for attr, spec in routes_of(type(service)).routes:
         if isinstance(spec, StaticSpec):
-            handler = _with_error_handlers(spec.handle, errors)
-            resource.add(spec.url, spec.match, spec.methods, handler)
+            handler = _with_error_handlers(spec.handle, errors, finish)
+            resource.add(spec.url, spec.match, spec.methods, handler, whole_path=False)
         elif isinstance(spec, WebsocketSpec):
-            handler = _with_error_handlers(websockets.handler(spec, getattr(service, attr)), errors)
-            resource.add(spec.url, _regex_matcher(spec.pattern), spec.methods, handler)
+            call = getattr(service, attr)
+            handler = _with_error_handlers(websockets.handler(spec, call), errors, finish)
+            resource.add(spec.url, regex_matcher(spec.pattern), spec.methods, handler)
         else:
-            handler = _route_handler(spec, getattr(service, attr), errors, service)
+            handler = _route_handler(spec, getattr(service, attr), errors, finish, service)
             resource.add(
-                spec.url, _regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging
+                spec.url, regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging
             )
     app.router.register_resource(resource)
-    app.on_response_prepare.append(response_headers.on_prepare)
+    for shortcut in resource.shortcuts():
+        app.router.register_resource(shortcut)
 
     # aiohttp runs on_startup before the server accepts requests, on_shutdown once it has
     # stopped accepting them, and on_cleanup after the requests in flight have drained.
@@ -92,7 +83,7 @@ def create_app(service: Service) -> web.Application:
         await run_hook(service, "_start_service")
 
     async def stopping(app: web.Application) -> None:
-        response_headers.stopping = True
+        finish.stopping = True
         await websockets.close_all()
         await run_hook(service, "_stopping_service")
 
@@ -113,158 +104,17 @@ def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> di
     return {
         "access_log_class": AccessLogger,
         "access_log": access_log,
-        # With keep-alive off every response closes the connection (see _ResponseHeaders),
+        # With keep-alive off every response closes the connection (see _Finish),
         # so aiohttp's idle timeout only matters when it is on.
         "keepalive_timeout": options.keepalive_timeout or 75.0,
     }
-
-
-class _PrefixIndex:
-    """Which routes may match a path, found by their literal prefixes.
-
-    Prefixes are kept by length: a path is looked up once per distinct prefix length
-    (a slice and a dict lookup each), and only tried against the routes whose prefix it
-    starts with. The cost grows with the number of distinct lengths, not of routes.
-    """
-
-    def __init__(self) -> None:
-        self._by_length: dict[int, dict[str, list[int]]] = {}
-        self._lengths: list[int] = []
-
-    def add(self, prefix: str, index: int) -> None:
-        table = self._by_length.setdefault(len(prefix), {})
-        table.setdefault(prefix, []).append(index)
-        self._lengths = sorted(self._by_length)
-
-    def candidates(self, path: str) -> list[int]:
-        """The routes that may match ``path``, in declaration order."""
-        found: list[int] = []
-        lists = 0
-        size = len(path)
-        by_length = self._by_length
-        for length in self._lengths:
-            if length > size:
-                break
-            routes = by_length[length].get(path[:length])
-            if routes is not None:
-                found.extend(routes)
-                lists += 1
-        if lists > 1:
-            found.sort()
-        return found
-
-
-class _ServiceResource(AbstractResource):
-    """All routes of one service, tried in declaration order against the whole path."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._entries: list[tuple[Matcher, dict[str, AbstractRoute], frozenset[str]]] = []
-        self._index = _PrefixIndex()
-        self._prefix = ""
-
-    def add(
-        self,
-        url: str,
-        match: Matcher,
-        methods: Sequence[str],
-        handler: AiohttpHandler,
-        ignore_logging: bool | frozenset[int] = False,
-    ) -> None:
-        """Add a route: ``match`` gives the match_info of a path it takes, or None."""
-        self._index.add(literal_prefix(url), len(self._entries))
-        answered = list(methods)
-        if "GET" in answered and "HEAD" not in answered:
-            answered.append("HEAD")
-        logging_rule = RouteLogging(ignore_logging)
-        routes: dict[str, AbstractRoute] = {
-            method: _Route(method, handler, self, logging_rule) for method in answered
-        }
-        self._entries.append((match, routes, frozenset(routes)))
-
-    @property
-    def canonical(self) -> str:
-        # Indexed at the root, so aiohttp tries resources added beside ours first.
-        return self._prefix or "/"
-
-    def url_for(self, **kwargs: str) -> URL:
-        raise NotImplementedError("typedsvc routes are regexes and cannot build urls.")
-
-    def add_prefix(self, prefix: str) -> None:
-        self._prefix = prefix.rstrip("/") + self._prefix
-
-    def raw_match(self, path: str) -> bool:
-        return False
-
-    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private  # pyright: ignore[reportIncompatibleMethodOverride]
-        return {"prefix": self._prefix}
-
-    def __len__(self) -> int:
-        return sum(len(routes) for _, routes, _ in self._entries)
-
-    def __iter__(self) -> Iterator[AbstractRoute]:
-        for _, routes, _ in self._entries:
-            yield from routes.values()
-
-    async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
-        # path_safe is decoded except for %2F and %25, so an encoded slash stays
-        # inside its segment while the regex is matched.
-        path = request.rel_url.path_safe
-        if self._prefix:
-            if not path.startswith(self._prefix):
-                return None, set()
-            path = path[len(self._prefix) :] or "/"
-        method = request.method
-        allowed: set[str] = set()
-        entries = self._entries
-        for index in self._index.candidates(path):
-            match, routes, methods = entries[index]
-            values = match(path)
-            if values is None:
-                continue
-            route = routes.get(method)
-            if route is None:
-                allowed |= methods
-                continue
-            return UrlMappingMatchInfo(values, route), allowed
-        return None, allowed
-
-
-def _regex_matcher(pattern: re.Pattern[str]) -> Matcher:
-    """Match the whole path; the named groups, percent-decoded, are the match_info."""
-
-    def match(path: str) -> dict[str, str] | None:
-        found = pattern.fullmatch(path)
-        if found is None:
-            return None
-        # A group that took no part in the match is left out, so its default applies.
-        return {
-            name: decode_path_value(value)
-            for name, value in found.groupdict().items()
-            if value is not None
-        }
-
-    return match
-
-
-class _Route(ResourceRoute):
-    """An aiohttp route that also carries its access-log rule."""
-
-    def __init__(
-        self,
-        method: str,
-        handler: AiohttpHandler,
-        resource: AbstractResource,
-        logging_rule: RouteLogging,
-    ) -> None:
-        super().__init__(method, handler, resource)
-        self.typedsvc_logging = logging_rule
 
 
 def _route_handler(
     spec: RouteSpec,
     call: Callable[..., Awaitable[ResponseValue]],
     errors: _ErrorHandlers,
+    finish: _Finish,
     service: Service,
 ) -> AiohttpHandler:
     """The aiohttp handler for one route: convert groups, call, normalize, answer errors."""
@@ -272,7 +122,7 @@ def _route_handler(
     middlewares = tuple(service.http_middleware)
     accepts = _accepted_names(call)
     conversions = spec.conversions
-    defaults = Defaults(options.content_type, options.charset)
+    defaults = Defaults(options.content_type, options.charset, options.server_header)
     max_size = options.client_max_bytes
     where = spec.where
     required = spec.required_groups
@@ -280,39 +130,59 @@ def _route_handler(
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            length = request.content_length
-            if length is not None and length > max_size:
-                raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
-            match_info = request.match_info
-            kwargs: dict[str, object] = dict(match_info)
-            if len(kwargs) < group_count:
-                # An optional group without a default still gets a value: the empty string.
-                for name in required:
-                    kwargs.setdefault(name, "")
-            for name, convert, type_name in conversions:
-                if name in kwargs:
-                    kwargs[name] = _convert(name, str(kwargs[name]), convert, type_name)
-            if middlewares:
-                value = await through(
-                    middlewares,
-                    service,
-                    request,
-                    lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
-                )
-            else:
-                value = await call(request, **kwargs)
-            return normalize(value, defaults)
+            try:
+                length = request.content_length
+                if length is not None and length > max_size:
+                    raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
+                kwargs: Mapping[str, object] = request.match_info
+                if conversions or len(kwargs) < group_count:
+                    kwargs = _arguments(kwargs, conversions, required)
+                if middlewares:
+                    value = await through(
+                        middlewares,
+                        service,
+                        request,
+                        lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
+                    )
+                else:
+                    value = await call(request, **kwargs)
+                response = normalize(value, defaults)
+                if response is not value and not finish.every_response:
+                    # normalize() built it with the Server header: finish() has nothing to add.
+                    return response
+            except web.HTTPException as exc:
+                response = await errors.for_http_exception(request, exc)
+            except Exception as exc:
+                _log_failure(where, exc)
+                response = await errors.for_exception(request)
         except web.HTTPException as exc:
-            return await errors.for_http_exception(request, exc)
-        except Exception as exc:
-            _log_failure(where, exc)
-            return await errors.for_exception(request)
+            # Left for aiohttp to send as it is (an exception is a response in aiohttp 3).
+            finish(request, exc)
+            raise
         except asyncio.CancelledError:
             # aiohttp cancels what still runs when a stop's grace period ends.
             LOGGER.warning('"%s" was cancelled before it answered.', where)
             raise
+        finish(request, response)
+        return response
 
     return handle
+
+
+def _arguments(
+    match_info: Mapping[str, object],
+    conversions: Sequence[tuple[str, Callable[[str], object], str]],
+    required: Sequence[str],
+) -> dict[str, object]:
+    """A handler's keyword arguments: its url groups, converted to the parameters' types."""
+    kwargs = dict(match_info)
+    for name in required:
+        # An optional group without a default still gets a value: the empty string.
+        kwargs.setdefault(name, "")
+    for name, convert, type_name in conversions:
+        if name in kwargs:
+            kwargs[name] = _convert(name, str(kwargs[name]), convert, type_name)
+    return kwargs
 
 
 def _accepted_names(call: Callable[..., object]) -> frozenset[str] | None:
@@ -331,14 +201,22 @@ def _pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, An
     return {name: value for name, value in extra.items() if name in accepts}
 
 
-def _with_error_handlers(inner: AiohttpHandler, errors: _ErrorHandlers) -> AiohttpHandler:
+def _with_error_handlers(
+    inner: AiohttpHandler, errors: _ErrorHandlers, finish: _Finish
+) -> AiohttpHandler:
     """``inner``, with its HTTP errors (a static 404, a websocket's 426) sent to ``errors``."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
-            return await inner(request)
+            try:
+                response = await inner(request)
+            except web.HTTPException as exc:
+                response = await errors.for_http_exception(request, exc)
         except web.HTTPException as exc:
-            return await errors.for_http_exception(request, exc)
+            finish(request, exc)
+            raise
+        finish(request, response)
+        return response
 
     return handle
 
@@ -373,7 +251,8 @@ class _ErrorHandlers:
     def __init__(self, service: Service) -> None:
         self._service = service
         self._middlewares = tuple(service.http_middleware)
-        self._defaults = Defaults(service.options.http.content_type, service.options.http.charset)
+        options = service.options.http
+        self._defaults = Defaults(options.content_type, options.charset, options.server_header)
         self._handlers: dict[int, tuple[str, Callable[..., Awaitable[ResponseValue]], bool]] = {
             spec.status: (spec.where, getattr(service, attr), spec.takes_status_code)
             for attr, spec in routes_of(type(service)).error_handlers
@@ -436,35 +315,52 @@ class _ErrorHandlers:
         return response
 
 
-class _ResponseHeaders:
-    """Sets the Server header and ends connections as the keep-alive options say."""
+class _Finish:
+    """Sets the Server header and ends connections as the keep-alive options say.
+
+    Called on every response typedsvc hands to aiohttp, before aiohttp prepares it: an
+    ``on_response_prepare`` signal would also reach the responses a handler prepares
+    itself (streams), but costs every request a few microseconds.
+    """
 
     def __init__(self, options: HttpOptions) -> None:
-        # Set once the server stops accepting: responses still in flight close their connection.
-        self.stopping = False
         self._server = options.server_header
         self._keepalive = options.keepalive_timeout > 0
+        self._limited = (
+            options.max_keepalive_requests is not None or options.max_keepalive_time is not None
+        )
         self._max_requests = options.max_keepalive_requests
         self._max_time = options.max_keepalive_time
         # Per connection: (requests answered, monotonic time of the first).
         self._connections: weakref.WeakKeyDictionary[object, list[float]] = (
             weakref.WeakKeyDictionary()
         )
+        self.stopping = False
 
-    async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
-        if self._server:
+    @property
+    def stopping(self) -> bool:
+        """Set once the server stops accepting: the responses still in flight close."""
+        return self._stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        self._stopping = value
+        self._closing = value or not self._keepalive
+        # Whether a response that already has the Server header still needs a look.
+        self.every_response = self._closing or self._limited
+
+    def __call__(self, request: web.Request, response: web.StreamResponse) -> None:
+        if self._server and not response.prepared and hdrs.SERVER not in response.headers:
             response.headers[hdrs.SERVER] = self._server
         if response.status == 101:
             # A websocket upgrade: its connection stays open for the socket's frames.
             return
-        if not self._keepalive or self.stopping or self._limit_reached(request):
-            # aiohttp computed Connection before this signal; set both the header and the state.
+        if self._closing or (self._limited and self._limit_reached(request)):
+            # Unprepared, the response then says "Connection: close"; one the handler
+            # prepared itself has its headers out already, so only the connection closes.
             response.force_close()
-            response.headers[hdrs.CONNECTION] = "close"
 
     def _limit_reached(self, request: web.Request) -> bool:
-        if self._max_requests is None and self._max_time is None:
-            return False
         transport = request.transport
         if transport is None:  # pragma: no cover - the client is already gone
             return True

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Final, Never
 
 from aiohttp import hdrs, web
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from typedsvc._response import Response
 from typedsvc._types import Headers, ResponseValue
@@ -22,40 +22,49 @@ class InvalidResponseError(TypeError):
 
 @dataclass(frozen=True, slots=True)
 class Defaults:
-    """The service-wide Content-Type and charset, from ``HttpOptions``."""
+    """The service-wide Content-Type, charset and Server header, from ``HttpOptions``."""
 
     content_type: str = "text/plain"
     charset: str = "utf-8"
-    # Worked out once: the Content-Type of a plain str or bytes body, and how str is encoded.
+    server: str = ""
+    # Worked out once: the Content-Type of a plain str or bytes body, how str is encoded,
+    # and the headers of such a response and of an empty one (aiohttp copies them).
     header: str = field(init=False, compare=False)
     encoding: str = field(init=False, compare=False)
+    headers: CIMultiDictProxy[str] = field(init=False, compare=False)
+    empty_headers: CIMultiDictProxy[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         header = _content_type(None, None, True, self)
         object.__setattr__(self, "header", header)
         object.__setattr__(self, "encoding", _charset_of(header) or self.charset)
+        server = {hdrs.SERVER: self.server} if self.server else {}
+        plain = CIMultiDict({hdrs.CONTENT_TYPE: header, **server})
+        object.__setattr__(self, "headers", CIMultiDictProxy(plain))
+        object.__setattr__(self, "empty_headers", CIMultiDictProxy(CIMultiDict(server)))
 
 
 def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> web.StreamResponse:
     """Turn any ``ResponseValue`` into an aiohttp response.
 
     ``status`` is used where the value sets none: 200 for handlers, the error's
-    status for ``http_error`` handlers. Raises :class:`InvalidResponseError` for
-    a value outside the union.
+    status for ``http_error`` handlers. Every response built here carries the
+    ``Server`` header of ``defaults`` unless the value gave its own; an aiohttp
+    response is returned as it is. Raises :class:`InvalidResponseError` for a
+    value outside the union.
     """
-    if isinstance(value, web.StreamResponse):
-        return value
     if isinstance(value, str):
         # The common case, kept short: it runs for most requests.
         try:
-            return _plain(value.encode(defaults.encoding), status, defaults)
+            body = value.encode(defaults.encoding)
         except UnicodeEncodeError as exc:
             message = f"a str body that cannot be sent as {defaults.encoding}: {exc}"
             raise InvalidResponseError(message) from None
+        return web.Response(body=body, status=status, headers=defaults.headers)
     if isinstance(value, bytes):
-        return _plain(value, status, defaults)
+        return web.Response(body=value, status=status, headers=defaults.headers)
     if value is None:
-        return web.Response(status=204 if status == 200 else status)
+        return web.Response(status=204 if status == 200 else status, headers=defaults.empty_headers)
     if isinstance(value, Response):
         return _build(
             value.body,
@@ -85,13 +94,11 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
         if len(value) == 3:
             return _build(value[1], value[0], None, value[2], None, None, defaults)
         raise InvalidResponseError(f"a tuple of length {len(value)}")
+    # Checked last: aiohttp responses are MutableMappings, so isinstance() against them
+    # goes through the ABC machinery, a microsecond that the other forms need not pay.
+    if isinstance(value, web.StreamResponse):
+        return value
     raise _unsupported(value)
-
-
-def _plain(body: bytes, status: int, defaults: Defaults) -> web.Response:
-    response = web.Response(body=body, status=status)
-    response.headers[hdrs.CONTENT_TYPE] = defaults.header
-    return response
 
 
 def _unsupported(value: Never) -> InvalidResponseError:
@@ -111,6 +118,8 @@ def _build(
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise InvalidResponseError(f"a response with status {status!r}")
     merged = _headers(headers)
+    if defaults.server and hdrs.SERVER not in merged:
+        merged[hdrs.SERVER] = defaults.server
     if content_type is not None or charset is not None or hdrs.CONTENT_TYPE not in merged:
         merged[hdrs.CONTENT_TYPE] = _content_type(
             content_type, charset, isinstance(body, str), defaults
@@ -166,7 +175,7 @@ def _headers(headers: Headers | None) -> CIMultiDict[str]:
     given: object = headers
     if given is None:
         return merged
-    if isinstance(given, Mapping):
+    if isinstance(given, (dict, Mapping)):  # dict first: it needs no ABC check
         for name, value in given.items():
             if type(name) is not str or type(value) is not str:
                 raise InvalidResponseError("headers whose names and values are not all str")

@@ -91,8 +91,22 @@ def literal_prefix(url: str) -> str:
     an escape it does not know, an alternation at the top level or a quantifier that
     makes the last character optional shortens the prefix, never lengthens it.
     """
+    return _scan_literal(url)[0]
+
+
+def exact_path(url: str) -> str | None:
+    """The one path the url regex matches when it is plain text (``r"/health"``), else None.
+
+    Routing answers such paths with one dict lookup instead of a regex match.
+    """
+    prefix, complete = _scan_literal(url)
+    return prefix if complete else None
+
+
+def _scan_literal(url: str) -> tuple[str, bool]:
+    """The url's literal prefix, and whether that prefix is all the url matches."""
     if _has_top_level_alternation(url):
-        return ""
+        return "", False
     prefix: list[str] = []
     index = 1 if url.startswith("^") else 0
     while index < len(url):
@@ -110,7 +124,9 @@ def literal_prefix(url: str) -> str:
             break
         prefix.append(char)
         index += 1
-    return "".join(prefix)
+    # The whole url was read, or all that is left is the "$" that ends it.
+    complete = index == len(url) or (index == len(url) - 1 and url[index] == "$")
+    return "".join(prefix), complete
 
 
 def _has_top_level_alternation(url: str) -> bool:

@@ -80,8 +80,10 @@ class WebsocketDecorator:
 class OpenWebsockets:
     """The connections a service has open, to close them (1001) when it shuts down."""
 
-    def __init__(self) -> None:
+    def __init__(self, finish: Callable[[web.Request, web.StreamResponse], None]) -> None:
         self._open: set[web.WebSocketResponse] = set()
+        # Sets the service's response headers; the handshake is sent before any handler returns.
+        self._finish = finish
 
     async def close_all(self) -> None:
         for socket in list(self._open):
@@ -100,6 +102,7 @@ class OpenWebsockets:
                     text=f"426: {request.path} is a websocket; connect with a websocket client.",
                     headers={"Upgrade": "websocket"},
                 )
+            self._finish(request, socket)
             await socket.prepare(request)
             self._open.add(socket)
             close: Close | None = None

@@ -1,0 +1,338 @@
+"""Routing: a service's routes as aiohttp resources, found without trying every regex.
+
+A service is one ``ServiceResource`` indexed at "/" that holds every route in
+declaration order, plus a ``Shortcut`` for each literal part of its urls, so that
+aiohttp's index reaches the service at the first step of its walk up the path.
+Only aiohttp's public resource interfaces are used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.web_urldispatcher import (
+    AbstractResource,
+    AbstractRoute,
+    ResourceRoute,
+    UrlMappingMatchInfo,
+)
+from yarl import URL
+
+from typedsvc._access_log import RouteLogging
+from typedsvc._urls import decode_path_value, exact_path, literal_prefix
+
+AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Matcher = Callable[[str], dict[str, str] | None]
+Resolved = tuple[UrlMappingMatchInfo | None, set[str]]
+
+
+class _PrefixIndex:
+    """Which routes may match a path, found by their literal prefixes.
+
+    Prefixes are kept by length: a path is looked up once per distinct prefix length
+    (a slice and a dict lookup each), and only tried against the routes whose prefix it
+    starts with. The cost grows with the number of distinct lengths, not of routes.
+    """
+
+    def __init__(self) -> None:
+        self._by_length: dict[int, dict[str, list[int]]] = {}
+        self._lengths: list[int] = []
+
+    def add(self, prefix: str, index: int) -> None:
+        table = self._by_length.setdefault(len(prefix), {})
+        table.setdefault(prefix, []).append(index)
+        self._lengths = sorted(self._by_length)
+
+    def prefixes(self) -> list[str]:
+        """Every prefix a route was added with."""
+        return [prefix for table in self._by_length.values() for prefix in table]
+
+    def candidates(self, path: str) -> list[int]:
+        """The routes that may match ``path``, in declaration order."""
+        found: list[int] = []
+        lists = 0
+        size = len(path)
+        by_length = self._by_length
+        for length in self._lengths:
+            if length > size:
+                break
+            routes = by_length[length].get(path[:length])
+            if routes is not None:
+                found.extend(routes)
+                lists += 1
+        if lists > 1:
+            found.sort()
+        return found
+
+
+class _ExactPath:
+    """How a path that some route spells out in full resolves, worked out at start-up.
+
+    Every route whose regex matches the path is tried once, in declaration order: the
+    first one of each method answers it, and the methods of all of them make the 405.
+    """
+
+    __slots__ = ("allowed", "by_method")
+
+    def __init__(self) -> None:
+        self.by_method: dict[str, tuple[dict[str, str], AbstractRoute]] = {}
+        self.allowed: frozenset[str] = frozenset()
+
+    def add(self, values: dict[str, str], routes: dict[str, AbstractRoute]) -> None:
+        for method, route in routes.items():
+            self.by_method.setdefault(method, (values, route))
+        self.allowed |= routes.keys()
+
+
+class ServiceResource(AbstractResource):
+    """All routes of one service, tried in declaration order against the whole path.
+
+    When it and its shortcuts are all its router holds, it also answers the paths no
+    route takes (404, or 405 with Allow) through ``unmatched``, so those responses get
+    the service's headers and error handlers like every other. Beside other resources
+    it leaves them to aiohttp, which may find a match in a resource tried after it.
+    """
+
+    def __init__(self, router: web.UrlDispatcher, unmatched: AiohttpHandler) -> None:
+        super().__init__()
+        self._entries: list[tuple[Matcher, dict[str, AbstractRoute], frozenset[str]]] = []
+        self._index = _PrefixIndex()
+        self._exact_urls: list[str] = []
+        self._router = router
+        self._unmatched = Route(hdrs.METH_ANY, unmatched, self, RouteLogging(False))
+        # Both set by freeze(), when no more routes or resources can be added.
+        self._exact: dict[str, _ExactPath] | None = None
+        self.answers_unmatched = False
+        self._prefix = ""
+
+    def shortcuts(self) -> list[Shortcut]:
+        """A resource for each literal part of the routes' urls that aiohttp can index.
+
+        aiohttp looks a path up in its index, then the path without its last segment,
+        and so on up to "/". A shortcut at "/users" lets it reach the service at
+        "/users/42" one step before "/", and at "/health" at once.
+        """
+        keys: dict[str, None] = {}
+        for prefix in self._index.prefixes():
+            key = prefix[: prefix.rfind("/")]
+            # aiohttp reads "{" in a canonical path as the start of a variable.
+            if key and "{" not in key:
+                keys[key] = None
+        for path in self._exact_urls:
+            if path != "/" and "{" not in path:
+                keys[path.rstrip("/")] = None
+        return [Shortcut(self, key) for key in keys if key]
+
+    def add(
+        self,
+        url: str,
+        match: Matcher,
+        methods: Sequence[str],
+        handler: AiohttpHandler,
+        ignore_logging: bool | frozenset[int] = False,
+        *,
+        whole_path: bool = True,
+    ) -> None:
+        """Add a route: ``match`` gives the match_info of a path it takes, or None.
+
+        ``whole_path`` is False for a static route, whose url also takes the paths below it.
+        """
+        self._index.add(literal_prefix(url), len(self._entries))
+        path = exact_path(url) if whole_path else None
+        if path is not None:
+            self._exact_urls.append(path)
+        self._exact = None
+        answered = list(methods)
+        if "GET" in answered and "HEAD" not in answered:
+            answered.append("HEAD")
+        logging_rule = RouteLogging(ignore_logging)
+        routes: dict[str, AbstractRoute] = {
+            method: Route(method, handler, self, logging_rule) for method in answered
+        }
+        self._entries.append((match, routes, frozenset(routes)))
+
+    def freeze(self) -> None:
+        exact: dict[str, _ExactPath] = {}
+        for path in self._exact_urls:
+            if path in exact:
+                continue
+            resolved = exact[path] = _ExactPath()
+            for index in self._index.candidates(path):
+                match, routes, _ = self._entries[index]
+                values = match(path)
+                if values is not None:
+                    resolved.add(values, routes)
+        self._exact = exact
+        self.answers_unmatched = all(
+            other is self or (isinstance(other, Shortcut) and other.service is self)
+            for other in self._router.resources()
+        )
+
+    @property
+    def canonical(self) -> str:
+        # Indexed at the root, so aiohttp tries resources added beside ours first.
+        return self._prefix or "/"
+
+    def url_for(self, **kwargs: str) -> URL:
+        raise NotImplementedError("typedsvc routes are regexes and cannot build urls.")
+
+    def add_prefix(self, prefix: str) -> None:
+        self._prefix = prefix.rstrip("/") + self._prefix
+
+    def raw_match(self, path: str) -> bool:
+        return False
+
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private  # pyright: ignore[reportIncompatibleMethodOverride]
+        return {"prefix": self._prefix}
+
+    def __len__(self) -> int:
+        return sum(len(routes) for _, routes, _ in self._entries)
+
+    def __iter__(self) -> Iterator[AbstractRoute]:
+        for _, routes, _ in self._entries:
+            yield from routes.values()
+
+    async def resolve(self, request: web.Request) -> Resolved:
+        return self.resolve_now(request)
+
+    def resolve_now(self, request: web.Request) -> Resolved:
+        """The route of the service that takes the request, as ``resolve()`` gives it."""
+        # path_safe is decoded except for %2F and %25, so an encoded slash stays
+        # inside its segment while the regex is matched.
+        path = request.rel_url.path_safe
+        if self._prefix:
+            if not path.startswith(self._prefix):
+                return None, set()
+            path = path[len(self._prefix) :] or "/"
+        method = request.method
+        if self._exact is not None:
+            resolved = self._exact.get(path)
+            if resolved is not None:
+                found = resolved.by_method.get(method)
+                if found is not None:
+                    return UrlMappingMatchInfo(found[0].copy(), found[1]), set()
+                return self._no_match(set(resolved.allowed))
+        allowed: set[str] = set()
+        entries = self._entries
+        for index in self._index.candidates(path):
+            match, routes, methods = entries[index]
+            values = match(path)
+            if values is None:
+                continue
+            route = routes.get(method)
+            if route is None:
+                allowed |= methods
+                continue
+            return UrlMappingMatchInfo(values, route), allowed
+        return self._no_match(allowed)
+
+    def _no_match(self, allowed: set[str]) -> Resolved:
+        if not self.answers_unmatched:
+            return None, allowed
+        # _unmatched() works the methods out again: a 405 is rare, a match on every request.
+        return UrlMappingMatchInfo({}, self._unmatched), allowed
+
+    def allowed_methods(self, request: web.Request) -> set[str]:
+        """The methods of the routes that take the request's path (empty: none takes it)."""
+        path = request.rel_url.path_safe
+        if self._prefix:
+            path = path[len(self._prefix) :] or "/"
+        allowed: set[str] = set()
+        for index in self._index.candidates(path):
+            match, _, methods = self._entries[index]
+            if match(path) is not None:
+                allowed |= methods
+        return allowed
+
+
+def regex_matcher(pattern: re.Pattern[str]) -> Matcher:
+    """Match the whole path; the named groups, percent-decoded, are the match_info."""
+    fullmatch = pattern.fullmatch
+
+    def match(path: str) -> dict[str, str] | None:
+        found = fullmatch(path)
+        if found is None:
+            return None
+        values = found.groupdict()
+        if "%" in path or None in values.values():
+            # A group that took no part in the match is left out, so its default applies.
+            return {
+                name: decode_path_value(value)
+                for name, value in values.items()
+                if value is not None
+            }
+        return values
+
+    return match
+
+
+async def unmatched(request: web.Request) -> web.StreamResponse:
+    """What a service answers for a path no route of it takes: 405 with Allow, or 404."""
+    route = request.match_info.route
+    resource = route.resource
+    assert isinstance(resource, ServiceResource)
+    allowed = resource.allowed_methods(request)
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
+class Route(ResourceRoute):
+    """An aiohttp route that also carries its access-log rule."""
+
+    def __init__(
+        self,
+        method: str,
+        handler: AiohttpHandler,
+        resource: AbstractResource,
+        logging_rule: RouteLogging,
+    ) -> None:
+        super().__init__(method, handler, resource)
+        self.typedsvc_logging = logging_rule
+
+
+class Shortcut(AbstractResource):
+    """Where aiohttp's index meets a service before "/": it resolves as the service does.
+
+    It has no routes of its own. Beside resources that are not the service's it finds
+    nothing, so that aiohttp's order between them and the service stays as it was.
+    """
+
+    def __init__(self, service: ServiceResource, key: str) -> None:
+        super().__init__()
+        self.service = service
+        self._key = key
+        self._prefix = ""
+
+    @property
+    def canonical(self) -> str:
+        return self._prefix + self._key
+
+    def url_for(self, **kwargs: str) -> URL:
+        raise NotImplementedError("typedsvc routes are regexes and cannot build urls.")
+
+    def add_prefix(self, prefix: str) -> None:
+        self._prefix = prefix.rstrip("/") + self._prefix
+
+    def raw_match(self, path: str) -> bool:
+        return False
+
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private  # pyright: ignore[reportIncompatibleMethodOverride]
+        return {"prefix": self._prefix, "shortcut_to": self._key}
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self) -> Iterator[AbstractRoute]:
+        return iter(())
+
+    def __repr__(self) -> str:
+        return f"<typedsvc shortcut {self.canonical!r}>"
+
+    async def resolve(self, request: web.Request) -> Resolved:
+        if not self.service.answers_unmatched:
+            return None, set()
+        return self.service.resolve_now(request)
