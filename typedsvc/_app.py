@@ -120,9 +120,10 @@ def _route_handler(
     """The aiohttp handler for one route: convert groups, call, normalize, answer errors."""
     options = service.options.http
     middlewares = tuple(service.http_middleware)
-    accepts = _accepted_names(call)
+    # Only a middleware can pass extra arguments; without one, skip inspecting the handler.
+    accepts = _accepted_names(call) if middlewares else None
     conversions = spec.conversions
-    defaults = Defaults(options.content_type, options.charset, options.server_header)
+    defaults = errors.defaults
     max_size = options.client_max_bytes
     where = spec.where
     required = spec.required_groups
@@ -252,13 +253,15 @@ class _ErrorHandlers:
         self._service = service
         self._middlewares = tuple(service.http_middleware)
         options = service.options.http
-        self._defaults = Defaults(options.content_type, options.charset, options.server_header)
+        # One for the whole service: every handler's plain responses share its headers.
+        self.defaults = Defaults(options.content_type, options.charset, options.server_header)
         self._handlers: dict[int, tuple[str, Callable[..., Awaitable[ResponseValue]], bool]] = {
             spec.status: (spec.where, getattr(service, attr), spec.takes_status_code)
             for attr, spec in routes_of(type(service)).error_handlers
         }
         self._accepts = {
-            status: _accepted_names(call) for status, (_, call, _) in self._handlers.items()
+            status: _accepted_names(call) if self._middlewares else None
+            for status, (_, call, _) in self._handlers.items()
         }
         self.handles_routing = bool(self._handlers.keys() & {404, 405})
 
@@ -302,7 +305,7 @@ class _ErrorHandlers:
                 )
             else:
                 value = await call(request, **given)
-            response = normalize(value, self._defaults, status)
+            response = normalize(value, self.defaults, status)
         except web.HTTPException:
             raise
         except Exception as error:

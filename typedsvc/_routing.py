@@ -22,7 +22,7 @@ from aiohttp.web_urldispatcher import (
 from yarl import URL
 
 from typedsvc._access_log import RouteLogging
-from typedsvc._urls import decode_path_value, exact_path, literal_prefix
+from typedsvc._urls import decode_path_value, literal_parts
 
 AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Matcher = Callable[[str], dict[str, str] | None]
@@ -140,10 +140,10 @@ class ServiceResource(AbstractResource):
 
         ``whole_path`` is False for a static route, whose url also takes the paths below it.
         """
-        self._index.add(literal_prefix(url), len(self._entries))
-        path = exact_path(url) if whole_path else None
-        if path is not None:
-            self._exact_urls.append(path)
+        prefix, exact = literal_parts(url)
+        self._index.add(prefix, len(self._entries))
+        if exact and whole_path:
+            self._exact_urls.append(prefix)
         self._exact = None
         answered = list(methods)
         if "GET" in answered and "HEAD" not in answered:

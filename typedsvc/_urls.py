@@ -91,7 +91,7 @@ def literal_prefix(url: str) -> str:
     an escape it does not know, an alternation at the top level or a quantifier that
     makes the last character optional shortens the prefix, never lengthens it.
     """
-    return _scan_literal(url)[0]
+    return literal_parts(url)[0]
 
 
 def exact_path(url: str) -> str | None:
@@ -99,12 +99,12 @@ def exact_path(url: str) -> str | None:
 
     Routing answers such paths with one dict lookup instead of a regex match.
     """
-    prefix, complete = _scan_literal(url)
+    prefix, complete = literal_parts(url)
     return prefix if complete else None
 
 
-def _scan_literal(url: str) -> tuple[str, bool]:
-    """The url's literal prefix, and whether that prefix is all the url matches."""
+def literal_parts(url: str) -> tuple[str, bool]:
+    """``literal_prefix(url)``, and whether that prefix is all the url matches."""
     if _has_top_level_alternation(url):
         return "", False
     prefix: list[str] = []
@@ -130,6 +130,8 @@ def _scan_literal(url: str) -> tuple[str, bool]:
 
 
 def _has_top_level_alternation(url: str) -> bool:
+    if "|" not in url:
+        return False
     depth = 0
     in_class = False
     index = 0
