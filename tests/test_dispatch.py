@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import typedsvc
+from typedsvc._routing import PrefixIndex
 from typedsvc._urls import exact_path, literal_prefix
 
 PIECES = ["/", "a", "b", "ab", r"\d+", "[^/]+", "(?P<x>[ab]+)", "x?", r"\.", "(?:a|b)", ".*", "|"]
@@ -89,6 +90,19 @@ def test_literal_prefix_starts_every_match(url: str, path: str) -> None:
     assume(compiles(url))
     if re.fullmatch(url, path):
         assert path.startswith(literal_prefix(url))
+
+
+@settings(max_examples=300, deadline=None)
+@given(route_urls=st.lists(urls, min_size=1, max_size=8), path=paths, cut=st.integers(0, 9))
+def test_candidates_under_a_key_are_the_candidates(
+    route_urls: list[str], path: str, cut: int
+) -> None:
+    index = PrefixIndex()
+    for url in route_urls:
+        index.add(literal_prefix(url))
+    # A shortcut only sees paths that start with its key.
+    key = path[:cut]
+    assert index.under(key)(path) == index.candidates(path)
 
 
 def service_with(route_urls: list[str]) -> typedsvc.Service:

@@ -191,9 +191,7 @@ async def test_http_wrong_method_is_405_with_allow(
         pytest.param("GET", "/nowhere", 404, "404: Not Found", None, id="no-route"),
         pytest.param("GET", "/health/", 404, "404: Not Found", None, id="no-trailing-slash"),
         pytest.param("POST", "/health", 405, "405: Method Not Allowed", "GET,HEAD", id="exact"),
-        pytest.param(
-            "POST", "/files/x", 405, "405: Method Not Allowed", "GET,HEAD", id="regex"
-        ),
+        pytest.param("POST", "/files/x", 405, "405: Method Not Allowed", "GET,HEAD", id="regex"),
     ],
 )
 async def test_http_paths_no_route_takes_are_answered_with_service_headers(

@@ -29,7 +29,7 @@ Matcher = Callable[[str], dict[str, str] | None]
 Resolved = tuple[UrlMappingMatchInfo | None, set[str]]
 
 
-class _PrefixIndex:
+class PrefixIndex:
     """Which routes may match a path, found by their literal prefixes.
 
     Prefixes are kept by length: a path is looked up once per distinct prefix length
@@ -40,15 +40,46 @@ class _PrefixIndex:
     def __init__(self) -> None:
         self._by_length: dict[int, dict[str, list[int]]] = {}
         self._lengths: list[int] = []
+        # The prefix of each route, by route number.
+        self._prefixes: list[str] = []
 
-    def add(self, prefix: str, index: int) -> None:
+    def add(self, prefix: str) -> None:
+        """Add the next route, the one numbered ``len(self)``."""
         table = self._by_length.setdefault(len(prefix), {})
-        table.setdefault(prefix, []).append(index)
+        table.setdefault(prefix, []).append(len(self._prefixes))
+        self._prefixes.append(prefix)
         self._lengths = sorted(self._by_length)
+
+    def under(self, key: str) -> Callable[[str], list[int]]:
+        """``candidates()`` for the paths that start with ``key``, mostly worked out now.
+
+        A route whose prefix is no longer than ``key`` is a candidate exactly when its
+        prefix starts ``key``; only the longer prefixes that extend ``key`` are left to
+        compare with the path.
+        """
+        always: list[int] = []
+        maybe: list[tuple[str, int]] = []
+        for index, prefix in enumerate(self._prefixes):
+            if len(prefix) <= len(key):
+                if key.startswith(prefix):
+                    always.append(index)
+            elif prefix.startswith(key):
+                maybe.append((prefix, index))
+        full = self.candidates
+
+        def candidates(path: str) -> list[int]:
+            if not path.startswith(key):  # pragma: no cover - aiohttp's index rules it out
+                return full(path)
+            found = [index for prefix, index in maybe if path.startswith(prefix)]
+            if not always:
+                return found
+            return sorted(always + found) if found else always
+
+        return candidates
 
     def prefixes(self) -> list[str]:
         """Every prefix a route was added with."""
-        return [prefix for table in self._by_length.values() for prefix in table]
+        return list(dict.fromkeys(self._prefixes))
 
     def candidates(self, path: str) -> list[int]:
         """The routes that may match ``path``, in declaration order."""
@@ -99,7 +130,7 @@ class ServiceResource(AbstractResource):
     def __init__(self, router: web.UrlDispatcher, unmatched: AiohttpHandler) -> None:
         super().__init__()
         self._entries: list[tuple[Matcher, dict[str, AbstractRoute], frozenset[str]]] = []
-        self._index = _PrefixIndex()
+        self._index = PrefixIndex()
         self._exact_urls: list[str] = []
         self._router = router
         self._unmatched = Route(hdrs.METH_ANY, unmatched, self, RouteLogging(False))
@@ -115,16 +146,13 @@ class ServiceResource(AbstractResource):
         and so on up to "/". A shortcut at "/users" lets it reach the service at
         "/users/42" one step before "/", and at "/health" at once.
         """
-        keys: dict[str, None] = {}
-        for prefix in self._index.prefixes():
-            key = prefix[: prefix.rfind("/")]
-            # aiohttp reads "{" in a canonical path as the start of a variable.
-            if key and "{" not in key:
-                keys[key] = None
-        for path in self._exact_urls:
-            if path != "/" and "{" not in path:
-                keys[path.rstrip("/")] = None
-        return [Shortcut(self, key) for key in keys if key]
+        keys = [prefix[: prefix.rfind("/")] for prefix in self._index.prefixes() if "/" in prefix]
+        keys.extend(self._exact_urls)
+        # aiohttp indexes a path without its trailing slashes, reads "{" as the start of a
+        # variable, and "/" is the service's own key.
+        trimmed = (key.rstrip("/") for key in keys)
+        wanted = dict.fromkeys(key for key in trimmed if key and "{" not in key)
+        return [Shortcut(self, key) for key in wanted]
 
     def add(
         self,
@@ -141,7 +169,7 @@ class ServiceResource(AbstractResource):
         ``whole_path`` is False for a static route, whose url also takes the paths below it.
         """
         prefix, exact = literal_parts(url)
-        self._index.add(prefix, len(self._entries))
+        self._index.add(prefix)
         if exact and whole_path:
             self._exact_urls.append(prefix)
         self._exact = None
@@ -198,8 +226,17 @@ class ServiceResource(AbstractResource):
     async def resolve(self, request: web.Request) -> Resolved:
         return self.resolve_now(request)
 
-    def resolve_now(self, request: web.Request) -> Resolved:
-        """The route of the service that takes the request, as ``resolve()`` gives it."""
+    def candidates_under(self, key: str) -> Callable[[str], list[int]]:
+        """The routes that may match a path starting with ``key`` (see PrefixIndex.under)."""
+        return self._index.under(key)
+
+    def resolve_now(
+        self, request: web.Request, candidates: Callable[[str], list[int]] | None = None
+    ) -> Resolved:
+        """The route of the service that takes the request, as ``resolve()`` gives it.
+
+        ``candidates`` narrows the routes tried, for a shortcut that knows where the path starts.
+        """
         # path_safe is decoded except for %2F and %25, so an encoded slash stays
         # inside its segment while the regex is matched.
         path = request.rel_url.path_safe
@@ -217,7 +254,7 @@ class ServiceResource(AbstractResource):
                 return self._no_match(set(resolved.allowed))
         allowed: set[str] = set()
         entries = self._entries
-        for index in self._index.candidates(path):
+        for index in (candidates or self._index.candidates)(path):
             match, routes, methods = entries[index]
             values = match(path)
             if values is None:
@@ -305,6 +342,7 @@ class Shortcut(AbstractResource):
         super().__init__()
         self.service = service
         self._key = key
+        self._candidates = service.candidates_under(key)
         self._prefix = ""
 
     @property
@@ -335,4 +373,4 @@ class Shortcut(AbstractResource):
     async def resolve(self, request: web.Request) -> Resolved:
         if not self.service.answers_unmatched:
             return None, set()
-        return self.service.resolve_now(request)
+        return self.service.resolve_now(request, self._candidates)
