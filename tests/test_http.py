@@ -702,6 +702,26 @@ def test_create_app_exposes_routes_through_aiohttp_interfaces() -> None:
             shortcut.url_for()
 
 
+async def test_http_server_header_a_handler_sets_is_kept(serve: MakeClient) -> None:
+    class Own(typedsvc.Service):
+        @typedsvc.http("GET", r"/aiohttp")
+        async def made(self, request: web.Request) -> web.Response:
+            return web.Response(text="x", headers={"Server": "mine"})
+
+        @typedsvc.http("GET", r"/dict")
+        async def given(self, request: web.Request) -> ResponseDict:
+            return {"body": "x", "headers": {"Server": "mine"}}
+
+        @typedsvc.http("GET", r"/raised")
+        async def raised(self, request: web.Request) -> str:
+            raise web.HTTPConflict(headers={"Server": "mine"})
+
+    client = await serve(Own())
+    for path in ("/aiohttp", "/dict", "/raised"):
+        response = await client.get(path)
+        assert response.headers.getall("Server") == ["mine"], path
+
+
 async def test_http_empty_server_header_leaves_aiohttp_default(serve: MakeClient) -> None:
     class Plain(typedsvc.Service):
         options = Options(http=HttpOptions(server_header=""))

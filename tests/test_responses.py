@@ -412,3 +412,42 @@ def test_normalize_encodes_with_a_default_content_type_charset() -> None:
 
 def test_invalid_response_error_is_a_type_error() -> None:
     assert issubclass(InvalidResponseError, TypeError)
+
+
+SERVED = Defaults(server="svc/1")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("text", id="str"),
+        pytest.param(b"bytes", id="bytes"),
+        pytest.param(None, id="none"),
+        pytest.param({"body": "x"}, id="dict"),
+        pytest.param((201, "x"), id="tuple"),
+        pytest.param(Response("x"), id="response"),
+    ],
+)
+def test_normalize_built_responses_carry_the_server_header(value: ResponseValue) -> None:
+    assert normalize(value, SERVED).headers.getall(hdrs.SERVER) == ["svc/1"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param({"body": "x", "headers": {"server": "mine"}}, id="dict"),
+        pytest.param((200, "x", [("Server", "mine")]), id="tuple"),
+        pytest.param(Response("x", headers={"Server": "mine"}), id="response"),
+        pytest.param(web.Response(text="x", headers={"Server": "mine"}), id="aiohttp"),
+    ],
+)
+def test_normalize_keeps_a_server_header_the_value_sets(value: ResponseValue) -> None:
+    assert normalize(value, SERVED).headers.getall(hdrs.SERVER) == ["mine"]
+
+
+def test_normalize_shares_no_headers_between_responses() -> None:
+    first = normalize("a", SERVED)
+    first.headers["X-Only-Here"] = "1"
+    assert hdrs.SERVER in first.headers
+    assert "X-Only-Here" not in normalize("b", SERVED).headers
+    assert "X-Only-Here" not in SERVED.headers

@@ -23,6 +23,7 @@ from typedsvc._routing import AiohttpHandler, ServiceResource, regex_matcher, un
 from typedsvc._service import Service, routes_of, run_hook
 from typedsvc._static import StaticSpec
 from typedsvc._types import ResponseValue
+from typedsvc._urls import compile_url
 from typedsvc._websocket import OpenWebsockets, WebsocketSpec
 
 LOGGER: Final = logging.getLogger("typedsvc")
@@ -67,11 +68,15 @@ def create_app(service: Service) -> web.Application:
         elif isinstance(spec, WebsocketSpec):
             call = getattr(service, attr)
             handler = _with_error_handlers(websockets.handler(spec, call), errors, finish)
-            resource.add(spec.url, regex_matcher(spec.pattern), spec.methods, handler)
+            resource.add(spec.url, regex_matcher(compile_url(spec.url)), spec.methods, handler)
         else:
             handler = _route_handler(spec, getattr(service, attr), errors, finish, service)
             resource.add(
-                spec.url, regex_matcher(spec.pattern), spec.methods, handler, spec.ignore_logging
+                spec.url,
+                regex_matcher(compile_url(spec.url)),
+                spec.methods,
+                handler,
+                spec.ignore_logging,
             )
     app.router.register_resource(resource)
     for shortcut in resource.shortcuts():
@@ -127,7 +132,7 @@ def _route_handler(
     max_size = options.client_max_bytes
     where = spec.where
     required = spec.required_groups
-    group_count = len(spec.pattern.groupindex)
+    group_count = len(spec.groups)
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:

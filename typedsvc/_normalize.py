@@ -120,13 +120,20 @@ def _build(
     merged = _headers(headers)
     if defaults.server and hdrs.SERVER not in merged:
         merged[hdrs.SERVER] = defaults.server
-    if content_type is not None or charset is not None or hdrs.CONTENT_TYPE not in merged:
+    if content_type is not None or charset is not None:
         merged[hdrs.CONTENT_TYPE] = _content_type(
             content_type, charset, isinstance(body, str), defaults
         )
+    elif hdrs.CONTENT_TYPE not in merged:
+        # What _content_type() gives for no content_type and no charset, worked out once.
+        merged[hdrs.CONTENT_TYPE] = defaults.header
     if isinstance(body, str):
         # Encode with the charset the Content-Type header announces, wherever it came from.
-        encoding = _charset_of(merged[hdrs.CONTENT_TYPE]) or defaults.charset
+        announced = merged[hdrs.CONTENT_TYPE]
+        if announced is defaults.header:
+            encoding = defaults.encoding
+        else:
+            encoding = _charset_of(announced) or defaults.charset
         try:
             data = body.encode(encoding)
         except (LookupError, UnicodeEncodeError) as exc:

@@ -8,6 +8,7 @@ Only aiohttp's public resource interfaces are used.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -40,14 +41,16 @@ class PrefixIndex:
     def __init__(self) -> None:
         self._by_length: dict[int, dict[str, list[int]]] = {}
         self._lengths: list[int] = []
-        # The prefix of each route, by route number.
+        # The prefix of each route, by route number, and the same sorted, made when needed.
         self._prefixes: list[str] = []
+        self._sorted: list[tuple[str, int]] | None = None
 
     def add(self, prefix: str) -> None:
         """Add the next route, the one numbered ``len(self)``."""
         table = self._by_length.setdefault(len(prefix), {})
         table.setdefault(prefix, []).append(len(self._prefixes))
         self._prefixes.append(prefix)
+        self._sorted = None
         self._lengths = sorted(self._by_length)
 
     def under(self, key: str) -> Callable[[str], list[int]]:
@@ -57,14 +60,17 @@ class PrefixIndex:
         prefix starts ``key``; only the longer prefixes that extend ``key`` are left to
         compare with the path.
         """
-        always: list[int] = []
+        always = self.candidates(key)
+        if self._sorted is None:
+            self._sorted = sorted((prefix, index) for index, prefix in enumerate(self._prefixes))
+        # The prefixes that start with the key sit together in sorted order.
         maybe: list[tuple[str, int]] = []
-        for index, prefix in enumerate(self._prefixes):
-            if len(prefix) <= len(key):
-                if key.startswith(prefix):
-                    always.append(index)
-            elif prefix.startswith(key):
+        for prefix, index in self._sorted[bisect.bisect_left(self._sorted, (key, -1)) :]:
+            if not prefix.startswith(key):
+                break
+            if len(prefix) > len(key):
                 maybe.append((prefix, index))
+        maybe.sort(key=lambda entry: entry[1])
         full = self.candidates
 
         def candidates(path: str) -> list[int]:

@@ -1,17 +1,19 @@
 """Url regexes and their match against a handler's signature.
 
-Pure and standard-library only: the runtime describes a handler from
-``inspect.signature`` and the mypy plugin from mypy's types, both as
-:class:`HandlerShape`, and both get their messages from :func:`check_route`.
+Pure and standard-library only: the runtime describes a handler from its
+signature and the mypy plugin from mypy's types, both as :class:`HandlerShape`,
+and both get their messages from :func:`check_route`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from typedsvc import _errors
+from typedsvc._groups import simple_groups
 
 ParamKind = Literal[
     "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
@@ -38,6 +40,13 @@ class Param:
     resolved: bool = True
 
 
+class UrlGroups(NamedTuple):
+    """The groups of a url regex: its named ones in order, and the number of unnamed ones."""
+
+    names: tuple[str, ...]
+    unnamed: int
+
+
 @dataclass(frozen=True, slots=True)
 class HandlerShape:
     """A handler's name (``Class.method``), whether it is async, and its parameters."""
@@ -45,6 +54,21 @@ class HandlerShape:
     where: str
     is_async: bool
     params: tuple[Param, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def url_groups(url: str) -> UrlGroups:
+    """The named groups of the url regex, in order, and how many groups are unnamed.
+
+    Read without compiling when the url is plain enough (see ``_groups``), else from
+    the compiled pattern. Raises ``re.error`` for an invalid pattern. Cached: the
+    checks and the route's spec both ask, once each.
+    """
+    found = simple_groups(url)
+    if found is not None:
+        return UrlGroups(*found)
+    pattern = compile_url(url)
+    return UrlGroups(tuple(pattern.groupindex), pattern.groups - len(pattern.groupindex))
 
 
 def compile_url(url: str) -> re.Pattern[str]:
@@ -195,16 +219,16 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
     if problems:
         return problems
     try:
-        pattern = compile_url(url)
+        groups = url_groups(url)
     except re.error as exc:
         return [_errors.invalid_regex(shape.where, url, exc.msg, exc.pos)]
-    if pattern.groups > len(pattern.groupindex):
+    if groups.unnamed:
         problems.append(_errors.unnamed_group(shape.where, url))
 
     params = _after_request(shape.params)
     by_name = {param.name: param for param in params if param.kind not in _VARIADIC}
     takes_kwargs = any(param.kind == "var_keyword" for param in params)
-    for group in pattern.groupindex:
+    for group in groups.names:
         param = by_name.get(group)
         if param is None:
             if not takes_kwargs:
@@ -219,7 +243,7 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
                 message = _errors.unresolved_annotation(shape.where, url, group, annotation)
             problems.append(message)
     for param in by_name.values():
-        if param.name not in pattern.groupindex and not param.has_default:
+        if param.name not in groups.names and not param.has_default:
             problems.append(_errors.parameter_without_group(shape.where, url, param.name))
     return problems
 

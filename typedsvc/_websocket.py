@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
@@ -39,7 +38,6 @@ class WebsocketSpec:
 
     where: str
     url: str
-    pattern: re.Pattern[str]
     takes_request: bool
     methods: tuple[str, ...] = ("GET",)
 
@@ -72,7 +70,7 @@ class WebsocketDecorator:
             raise DefinitionError(problems[0])
         # The request, when declared, is passed by name.
         takes_request = any(p.name == "request" for p in shape.params[2:])
-        spec = WebsocketSpec(where, url, _urls.compile_url(url), takes_request)
+        spec = WebsocketSpec(where, url, takes_request)
         record(func, ROUTES_ATTR, spec)
         return func
 
