@@ -7,7 +7,7 @@ the process imports typedsvc, aiohttp and the standard modules the module uses a
 its source untimed, then times running it, which defines the class and runs every route's
 checks. Beside it: the same module with every decorator replaced by one that returns the
 function as it is (what Python itself spends on a class of 1000 methods), re.compile() of
-the same urls alone (the part of the checks that is Python's regex compiler), and
+the same urls alone (what the checks would cost if they compiled each url), and
 create_app() on the class (start-up, not import). Prints a markdown table and writes it to
 bench/results/define.md.
 
@@ -118,7 +118,7 @@ def report(samples: list[dict[str, float]], routes: int) -> str:
             row("class definition with typedsvc's checks", define),
             row("the same class, decorators that do nothing", plain),
             row("typedsvc's share (difference)", define - plain),
-            row("of which: re.compile() of the urls alone", median_ms("regex")),
+            row("for comparison: re.compile() of the same urls", median_ms("regex")),
             row("create_app() on it (start-up, not import)", app),
             "",
             f"Target: defining and checking under {TARGET_MS:.0f} ms: **{verdict}** "

@@ -5,8 +5,8 @@ uvloop and typedsvc installed editable with --no-deps), so all share one interpr
 aiohttp; tomodachi never lands in .venv. Each server is its own process pinned to CPU 0
 (``taskset -c 0``) and wrk is pinned to CPU 1. Rounds are interleaved: every scenario runs
 on aiohttp, typedsvc and tomodachi back to back, then the next scenario, then the next
-round. Prints a markdown table and writes it to bench/results/latest.md (--quick, a smoke
-test of this script, writes bench/results/quick.md instead).
+round. Prints a markdown table and writes it to bench/results/latest.md, or latest-uvloop.md
+with --loop uvloop (--quick, a smoke test of this script, writes bench/results/quick.md).
 
 Usage: ./bench/run [--rounds 3] [--duration 5] [--connections 32] [--loop asyncio|uvloop]
        [--quick]
@@ -41,6 +41,7 @@ from _http_servers import RouteSet, Scenario
 Label = Literal["aiohttp", "typedsvc", "tomodachi"]
 
 RESULTS: Final = _common.RESULTS_DIR / "latest.md"
+UVLOOP_RESULTS: Final = _common.RESULTS_DIR / "latest-uvloop.md"
 QUICK_RESULTS: Final = _common.RESULTS_DIR / "quick.md"
 MAIN_VENV: Final = _common.ROOT / ".venv"
 BENCH_VENV: Final = _common.ROOT / "bench" / ".venv-bench"
@@ -93,7 +94,9 @@ class Settings:
 
     @property
     def results(self) -> Path:
-        return QUICK_RESULTS if self.quick else RESULTS
+        if self.quick:
+            return QUICK_RESULTS
+        return UVLOOP_RESULTS if self.loop == "uvloop" else RESULTS
 
 
 @dataclass(slots=True)
