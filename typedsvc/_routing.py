@@ -46,7 +46,7 @@ class PrefixIndex:
         self._sorted: list[tuple[str, int]] | None = None
 
     def add(self, prefix: str) -> None:
-        """Add the next route, the one numbered ``len(self)``."""
+        """Add the next route: routes are numbered in the order they are added."""
         table = self._by_length.setdefault(len(prefix), {})
         table.setdefault(prefix, []).append(len(self._prefixes))
         self._prefixes.append(prefix)
