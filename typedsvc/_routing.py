@@ -124,7 +124,27 @@ class _ExactPath:
         self.allowed |= routes.keys()
 
 
-class ServiceResource(AbstractResource):
+class _TypedsvcResource(AbstractResource):
+    """What a service's resources share: regex routes (no url_for) under a sub-app prefix."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prefix = ""
+
+    def url_for(self, **kwargs: str) -> URL:
+        raise NotImplementedError("typedsvc routes are regexes and cannot build urls.")
+
+    def add_prefix(self, prefix: str) -> None:
+        self._prefix = prefix.rstrip("/") + self._prefix
+
+    def raw_match(self, path: str) -> bool:
+        return False
+
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private  # pyright: ignore[reportIncompatibleMethodOverride]
+        return {"prefix": self._prefix}
+
+
+class ServiceResource(_TypedsvcResource):
     """All routes of one service, tried in declaration order against the whole path.
 
     When it and its shortcuts are all its router holds, it also answers the paths no
@@ -143,7 +163,6 @@ class ServiceResource(AbstractResource):
         # Both set by freeze(), when no more routes or resources can be added.
         self._exact: dict[str, _ExactPath] | None = None
         self.answers_unmatched = False
-        self._prefix = ""
 
     def shortcuts(self) -> list[Shortcut]:
         """A resource for each literal part of the routes' urls that aiohttp can index.
@@ -210,18 +229,6 @@ class ServiceResource(AbstractResource):
         # Indexed at the root, so aiohttp tries resources added beside ours first.
         return self._prefix or "/"
 
-    def url_for(self, **kwargs: str) -> URL:
-        raise NotImplementedError("typedsvc routes are regexes and cannot build urls.")
-
-    def add_prefix(self, prefix: str) -> None:
-        self._prefix = prefix.rstrip("/") + self._prefix
-
-    def raw_match(self, path: str) -> bool:
-        return False
-
-    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private  # pyright: ignore[reportIncompatibleMethodOverride]
-        return {"prefix": self._prefix}
-
     def __len__(self) -> int:
         return sum(len(routes) for _, routes, _ in self._entries)
 
@@ -243,13 +250,9 @@ class ServiceResource(AbstractResource):
 
         ``candidates`` narrows the routes tried, for a shortcut that knows where the path starts.
         """
-        # path_safe is decoded except for %2F and %25, so an encoded slash stays
-        # inside its segment while the regex is matched.
-        path = request.rel_url.path_safe
-        if self._prefix:
-            if not path.startswith(self._prefix):
-                return None, set()
-            path = path[len(self._prefix) :] or "/"
+        path = self._path(request)
+        if path is None:
+            return None, set()
         method = request.method
         if self._exact is not None:
             resolved = self._exact.get(path)
@@ -278,12 +281,23 @@ class ServiceResource(AbstractResource):
         # _unmatched() works the methods out again: a 405 is rare, a match on every request.
         return UrlMappingMatchInfo({}, self._unmatched), allowed
 
+    def _path(self, request: web.Request) -> str | None:
+        """The request's path below the sub-app prefix; None when it is not below it."""
+        # path_safe is decoded except for %2F and %25, so an encoded slash stays
+        # inside its segment while the regex is matched.
+        path = request.rel_url.path_safe
+        if not self._prefix:
+            return path
+        if not path.startswith(self._prefix):
+            return None
+        return path[len(self._prefix) :] or "/"
+
     def allowed_methods(self, request: web.Request) -> set[str]:
         """The methods of the routes that take the request's path (empty: none takes it)."""
-        path = request.rel_url.path_safe
-        if self._prefix:
-            path = path[len(self._prefix) :] or "/"
+        path = self._path(request)
         allowed: set[str] = set()
+        if path is None:  # pragma: no cover - resolve_now() matched it below the prefix
+            return allowed
         for index in self._index.candidates(path):
             match, _, methods = self._entries[index]
             if match(path) is not None:
@@ -337,7 +351,7 @@ class Route(ResourceRoute):
         self.typedsvc_logging = logging_rule
 
 
-class Shortcut(AbstractResource):
+class Shortcut(_TypedsvcResource):
     """Where aiohttp's index meets a service before "/": it resolves as the service does.
 
     It has no routes of its own. Beside resources that are not the service's it finds
@@ -349,23 +363,13 @@ class Shortcut(AbstractResource):
         self.service = service
         self._key = key
         self._candidates = service.candidates_under(key)
-        self._prefix = ""
 
     @property
     def canonical(self) -> str:
         return self._prefix + self._key
 
-    def url_for(self, **kwargs: str) -> URL:
-        raise NotImplementedError("typedsvc routes are regexes and cannot build urls.")
-
-    def add_prefix(self, prefix: str) -> None:
-        self._prefix = prefix.rstrip("/") + self._prefix
-
-    def raw_match(self, path: str) -> bool:
-        return False
-
-    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private  # pyright: ignore[reportIncompatibleMethodOverride]
-        return {"prefix": self._prefix, "shortcut_to": self._key}
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]  # aiohttp's _InfoDict is private
+        return {**super().get_info(), "shortcut_to": self._key}
 
     def __len__(self) -> int:
         return 0
