@@ -1,13 +1,19 @@
 """Eagerly evaluated annotations (no `from __future__ import annotations`) act the same."""
 
+import enum
 import re
 import uuid
+from typing import Annotated
 
 import pytest
 from aiohttp import web
 from conftest import MakeClient
 
 import typedsvc
+
+
+class Color(enum.Enum):
+    RED = "red"
 
 
 class Eager(typedsvc.Service):
@@ -48,3 +54,29 @@ def test_eager_unsupported_class_annotation_uses_its_name() -> None:
             @typedsvc.http("GET", r"/u/(?P<b>[^/]+)")  # type: ignore[typedsvc-url]
             async def get(self, request: web.Request, b: bytes) -> str:
                 return ""
+
+
+class Annotations(typedsvc.Service):
+    # Annotated[...] converts as what it wraps; metadata that cannot be hashed is fine.
+    @typedsvc.http("GET", r"/a/(?P<n>[^/]+)/(?P<color>[^/]+)")
+    async def get(
+        self,
+        request: web.Request,
+        n: Annotated[int, {"unit": "items"}],
+        color: Annotated[Color, "a colour"],
+        note: Annotated[str, {"doc": "unused"}] = "",
+    ) -> str:
+        return f"{n + 1} {color.value}{note}"
+
+
+async def test_annotated_groups_convert_as_what_they_wrap(serve: MakeClient) -> None:
+    client = await serve(Annotations())
+    response = await client.get("/a/41/red")
+    assert await response.text() == "42 red"
+    response = await client.get("/a/x/red")
+    assert response.status == 400
+    response = await client.get("/a/1/blue")
+    assert (response.status, await response.text()) == (
+        400,
+        "400: url parameter \"color\" must be one of 'red', got 'blue'.",
+    )

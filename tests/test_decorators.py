@@ -409,3 +409,22 @@ def test_describe_reads_string_annotations() -> None:
         ("c", "keyword_only", False, "Color", "enum"),
     ]
     assert resolved["n"] is int
+
+
+def test_string_annotations_are_evaluated_in_each_module() -> None:
+    # The same annotation text means what each module defines it as.
+    source = (
+        "from __future__ import annotations\n"
+        "import typedsvc\n"
+        "class Shop(typedsvc.Service):\n"
+        "    @typedsvc.http('GET', r'/s/(?P<size>\\w+)')\n"
+        "    async def get(self, request, size: Size) -> str:\n"
+        "        return ''\n"
+    )
+    exec(source, {"Size": Color, "__name__": "first"})
+    with raises(
+        '"Shop.get": parameter "size" for url r"/s/(?P<size>\\w+)" is annotated "Size", '
+        "which a url group cannot be converted to; use str, int, float, uuid.UUID or an "
+        "Enum with str values."
+    ):
+        exec(source, {"Size": Size, "__name__": "second"})

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 import re
 import uuid
 from collections.abc import Callable, Coroutine, Sequence, Set
 from dataclasses import dataclass
-from inspect import CO_VARARGS, CO_VARKEYWORDS
-from types import FunctionType
+from inspect import CO_COROUTINE, CO_VARARGS, CO_VARKEYWORDS
+from types import CodeType, FunctionType
 from typing import (
     TYPE_CHECKING,
+    Annotated,
     Any,
     Concatenate,
     Final,
+    NamedTuple,
     ParamSpec,
     Protocol,
     TypeAlias,
     TypeVar,
+    get_args,
+    get_origin,
 )
 
 from aiohttp import web
@@ -47,11 +52,15 @@ _KINDS: Final[dict[str, _urls.ParamKind]] = {
     "KEYWORD_ONLY": "keyword_only",
     "VAR_KEYWORD": "var_keyword",
 }
+_EMPTY: Final = inspect.Parameter.empty
 
 
-@dataclass(frozen=True, slots=True)
-class RouteSpec:
-    """One ``@http`` on one handler, checked and ready to serve."""
+class RouteSpec(NamedTuple):
+    """One ``@http`` on one handler, checked and ready to serve.
+
+    A NamedTuple, as the one spec built per route: a frozen dataclass takes a few
+    microseconds longer to build, which a class of many routes pays at import.
+    """
 
     where: str
     methods: tuple[str, ...]
@@ -110,25 +119,28 @@ class RouteDecorator:
     def __call__(self, func: Handler[S, P, R]) -> Handler[S, P, R]:
         url = self._url
         where = handler_name(func)
-        methods = _methods(where, url, self._method)
+        method = self._method
+        # One method given as a known upper-case name, the usual case, needs no checking.
+        if isinstance(method, str) and method in _errors.HTTP_METHODS:
+            methods: tuple[str, ...] = (method,)
+        else:
+            methods = _methods(where, url, method)
         ignored = _ignore_logging(where, url, self._ignore_logging)
-        shape, resolved = describe(func)
+        shape, resolved = describe(func, where)
         problems = _urls.check_route(shape, url)
         if problems:
             raise DefinitionError(problems[0])
         groups = _urls.url_groups(url).names
-        conversions = tuple(
-            (group, converter, type_name)
-            for group in groups
-            if group in resolved
-            for converter, type_name in [_converter(resolved[group])]
-            if converter is not str
-        )
         params = {param.name: param for param in shape.params}
-        required = tuple(
-            group for group in groups if group not in params or not params[group].has_default
-        )
-        spec = RouteSpec(where, methods, url, groups, conversions, required, ignored)
+        conversions: list[tuple[str, Converter, str]] = []
+        required: list[str] = []
+        for group in groups:
+            param = params.get(group)
+            if param is None or not param.has_default:
+                required.append(group)
+            if param is not None and param.conversion not in (None, "str"):
+                conversions.append((group, *_converter(param.conversion, resolved[group])))
+        spec = RouteSpec(where, methods, url, groups, tuple(conversions), tuple(required), ignored)
         record(func, ROUTES_ATTR, spec)
         return func
 
@@ -176,7 +188,7 @@ class ErrorDecorator:
         where = handler_name(func)
         if isinstance(status_code, bool) or not isinstance(status_code, int):
             raise DefinitionError(_errors.invalid_error_status(where, status_code))
-        shape, _ = describe(func)
+        shape, _ = describe(func, where)
         problems = _urls.check_error_handler(shape, status_code)
         if problems:
             raise DefinitionError(problems[0])
@@ -195,28 +207,44 @@ def handler_name(func: Callable[..., object]) -> str:
     return ".".join(parts[-2:])
 
 
-def describe(func: Callable[..., object]) -> tuple[_urls.HandlerShape, dict[str, object]]:
-    """The handler's shape for the pure checks, and its resolved parameter annotations."""
-    where = handler_name(func)
+def describe(
+    func: Callable[..., object], where: str | None = None
+) -> tuple[_urls.HandlerShape, dict[str, object]]:
+    """The handler's shape for the pure checks, and its resolved parameter annotations.
+
+    ``where`` is the handler's name when the caller has it already.
+    """
     params: list[_urls.Param] = []
     resolved: dict[str, object] = {}
     for name, kind, has_default, written in _parameters(func):
-        annotation, ok = _resolve(func, written)
-        conversion = _conversion(annotation) if ok else None
-        if ok:
+        if isinstance(written, str):
+            annotation, ok = _resolve(func, written)
+            conversion = _conversion(annotation) if ok else None
+            param = _urls.Param(name, kind, has_default, written, conversion, ok)
+        else:
+            annotation = written
+            try:
+                param = _param(name, kind, has_default, written)
+            except TypeError:  # an annotation that cannot be hashed
+                param = _param.__wrapped__(name, kind, has_default, written)
+        if param.resolved:
             resolved[name] = annotation
-        params.append(
-            _urls.Param(
-                name=name,
-                kind=kind,
-                has_default=has_default,
-                annotation=None if written is inspect.Parameter.empty else _display(written),
-                conversion=conversion,
-                resolved=ok,
-            )
-        )
-    is_async = inspect.iscoroutinefunction(func)
-    return _urls.HandlerShape(where, is_async, tuple(params)), resolved
+        params.append(param)
+    if isinstance(func, FunctionType) and func.__code__.co_flags & CO_COROUTINE:
+        is_async = True
+    else:
+        is_async = inspect.iscoroutinefunction(func)
+    shape = _urls.HandlerShape(where or handler_name(func), is_async, tuple(params))
+    return shape, resolved
+
+
+# Handlers repeat their parameters: every one has self and the request, many an
+# ``item_id: int``. Their Param is built once; only an evaluated annotation is cached,
+# as a string's value depends on the module it is evaluated in.
+@functools.lru_cache(maxsize=1024)
+def _param(name: str, kind: _urls.ParamKind, has_default: bool, annotation: object) -> _urls.Param:
+    display = None if annotation is _EMPTY else _display(annotation)
+    return _urls.Param(name, kind, has_default, display, _conversion(annotation), True)
 
 
 # A parameter: its name, kind, whether it has a default, and its annotation as written.
@@ -270,15 +298,20 @@ def _parameters(func: Callable[..., object]) -> list[_Parameter]:
     return found
 
 
-def _resolve(func: Callable[..., object], annotation: object) -> tuple[object, bool]:
+def _resolve(func: Callable[..., object], annotation: str) -> tuple[object, bool]:
     """Evaluate a string annotation (from ``from __future__ import annotations``)."""
-    if not isinstance(annotation, str):
-        return annotation, True
     namespace = getattr(func, "__globals__", {})
     try:
-        return eval(annotation, namespace), True
+        return eval(_compiled(annotation), namespace), True
     except Exception:
         return annotation, False
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(annotation: str) -> CodeType:
+    # A service repeats a few annotations ("int", "web.Request") over all its handlers;
+    # compiling each again would cost more than the rest of the checks.
+    return compile(annotation, "<annotation>", "eval")
 
 
 def _display(annotation: object) -> str:
@@ -289,27 +322,33 @@ def _display(annotation: object) -> str:
     return repr(annotation).replace("typing.", "")
 
 
+_CONVERSIONS: Final[dict[type, _urls.Conversion]] = {
+    _EMPTY: "str",
+    str: "str",
+    int: "int",
+    float: "float",
+    uuid.UUID: "uuid",
+}
+
+
 def _conversion(annotation: object) -> _urls.Conversion | None:
-    if annotation is inspect.Parameter.empty or annotation is str:
-        return "str"
-    if annotation is int:
-        return "int"
-    if annotation is float:
-        return "float"
-    if annotation is uuid.UUID:
-        return "uuid"
-    if (
-        isinstance(annotation, type)
-        and issubclass(annotation, enum.Enum)
-        and all(isinstance(member.value, str) for member in annotation)
+    if not isinstance(annotation, type):
+        # Annotated[int, ...] converts as int, as mypy (and so the plugin) reads it.
+        if get_origin(annotation) is Annotated:
+            return _conversion(get_args(annotation)[0])
+        return None
+    conversion = _CONVERSIONS.get(annotation)
+    if conversion is not None:
+        return conversion
+    if issubclass(annotation, enum.Enum) and all(
+        isinstance(member.value, str) for member in annotation
     ):
         return "enum"
     return None
 
 
-def _converter(annotation: object) -> tuple[Converter, str]:
+def _converter(conversion: _urls.Conversion, annotation: object) -> tuple[Converter, str]:
     """How to turn a group's text into the parameter's value; raises ValueError on bad input."""
-    conversion = _conversion(annotation)
     if conversion == "int":
         return _to_int, "int"
     if conversion == "float":
@@ -317,6 +356,8 @@ def _converter(annotation: object) -> tuple[Converter, str]:
     if conversion == "uuid":
         return uuid.UUID, "UUID"
     if conversion == "enum":
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
         assert isinstance(annotation, type)
         assert issubclass(annotation, enum.Enum)
         members = ", ".join(repr(member.value) for member in annotation)

@@ -25,6 +25,8 @@ _ANCHOR_ESCAPES: Final = frozenset("bBAZ")
 _SET_OPERATIONS: Final = ("--", "&&", "~~", "||")
 # Past this, a repeat count gets close to re's own limit; no url needs it.
 _MAX_REPEAT: Final = 65535
+# Characters that are not plain text ("." matches one character: plain enough here).
+_SPECIAL: Final = frozenset("\\[]()*+?{}|^$")
 
 
 def simple_groups(url: str) -> tuple[tuple[str, ...], int] | None:
@@ -42,7 +44,11 @@ def simple_groups(url: str) -> tuple[tuple[str, ...], int] | None:
     size = len(url)
     while index < size:
         char = url[index]
-        if char == "\\":
+        if char not in _SPECIAL:
+            # Most of a url is literal text: tested first, as the loop runs per character.
+            repeatable = True
+            index += 1
+        elif char == "\\":
             escaped = url[index + 1 : index + 2]
             if escaped in _CLASS_ESCAPES or escaped in _PUNCTUATION:
                 repeatable = True
@@ -92,8 +98,8 @@ def simple_groups(url: str) -> tuple[tuple[str, ...], int] | None:
         elif char in "}]":
             return None
         else:
-            # "|", "^" and "$" take no quantifier; "." and the rest are characters.
-            repeatable = char not in "|^$"
+            # "|", "^" and "$" take no quantifier.
+            repeatable = False
             index += 1
     if depth:
         return None
@@ -127,7 +133,10 @@ def _class_end(url: str, start: int) -> int:
         char = url[index]
         if char == "]" and index > first:
             body = url[first:index]
-            return -1 if any(pair in body for pair in _SET_OPERATIONS) else index + 1
+            for pair in _SET_OPERATIONS:
+                if pair in body:
+                    return -1
+            return index + 1
         if char == "[":
             return -1
         if char == "\\":

@@ -64,7 +64,7 @@ class WebsocketDecorator:
     def __call__(self, func: WebsocketHandler[S, P, W]) -> WebsocketHandler[S, P, W]:
         url = self._url
         where = handler_name(func)
-        shape, _ = describe(func)
+        shape, _ = describe(func, where)
         problems = _urls.check_websocket(shape, url)
         if problems:
             raise DefinitionError(problems[0])
