@@ -64,6 +64,8 @@ TARGET_VS_TOMODACHI: Final = 2.0
 TARGET_ROUTING: Final = 0.9
 # Scenarios whose typedsvc / aiohttp ratio has a target.
 AIOHTTP_TARGETED: Final = frozenset({_http_servers.HEALTH.key, _http_servers.RESOURCE.key})
+# Loaded at once, each by its own wrk, after each scenario's runs one by one.
+PAIRED: Final[tuple[Label, Label]] = ("aiohttp", "typedsvc")
 RESULT_MARK: Final = "BENCH-RESULT "
 # Runs after wrk's own report: one line of JSON with exact numbers, so nothing is parsed
 # from wrk's rounded text. wrk's times are microseconds.
@@ -449,14 +451,59 @@ def wrk_run(
     wrk: str, script: Path, server: Server, scenario: Scenario, seconds: int, conns: int
 ) -> Run:
     """Load ``server`` with ``scenario`` for ``seconds``; exit on non-2xx or a dead server."""
-    command = ["taskset", "-c", WRK_CPU, wrk, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency"]
-    command += ["-s", str(script), f"http://127.0.0.1:{server.port}{scenario.path}"]
-    if not _alive(server):
-        _server_failed(server, "has exited")
-    cpu_before, steal_before, wall_before = _cpu_seconds(server), _steal(), time.monotonic()
-    result = _common.run(command, timeout=seconds + WRK_SLACK_S)
-    cpu, wall = _cpu_seconds(server) - cpu_before, time.monotonic() - wall_before
+    return wrk_runs(wrk, script, (server,), scenario, seconds, conns)[0]
+
+
+def wrk_runs(
+    wrk: str,
+    script: Path,
+    servers: Sequence[Server],
+    scenario: Scenario,
+    seconds: int,
+    conns: int,
+) -> list[Run]:
+    """Load each of ``servers`` with its own wrk, all at once; one Run per server."""
+    for server in servers:
+        if not _alive(server):
+            _server_failed(server, "has exited")
+    load = ["taskset", "-c", WRK_CPU, wrk, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency"]
+    commands = [
+        [*load, "-s", str(script), f"http://127.0.0.1:{server.port}{scenario.path}"]
+        for server in servers
+    ]
+    cpu_before = [_cpu_seconds(server) for server in servers]
+    steal_before, wall_before = _steal(), time.monotonic()
+    loads = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command in commands
+    ]
+    try:
+        outputs = [running.communicate(timeout=seconds + WRK_SLACK_S) for running in loads]
+    except subprocess.TimeoutExpired:
+        for running in loads:
+            running.kill()
+        sys.exit(f"wrk did not finish in {seconds + WRK_SLACK_S:.0f} s; it has hung.")
+    wall = time.monotonic() - wall_before
     steal = _steal() - steal_before
+    runs: list[Run] = []
+    for server, command, running, (stdout, stderr), before in zip(
+        servers, commands, loads, outputs, cpu_before, strict=True
+    ):
+        cpu = _cpu_seconds(server) - before
+        result = subprocess.CompletedProcess(command, running.returncode, stdout, stderr)
+        runs.append(_run_of(result, server, scenario, cpu, wall, steal))
+    return runs
+
+
+def _run_of(
+    result: subprocess.CompletedProcess[str],
+    server: Server,
+    scenario: Scenario,
+    cpu: float,
+    wall: float,
+    steal: float,
+) -> Run:
+    """What one wrk run measured; exits on non-2xx or a dead server."""
     if result.returncode != 0:
         _common.fail("wrk failed", result)
     if not _alive(server):
@@ -523,6 +570,21 @@ def measure(settings: Settings, groups: list[Group], wrk: str, script: Path) -> 
                     f"round {round_number}/{settings.rounds} {group.section}: "
                     f"{group.scenario.title}: {server.label} {run.rps:,.0f} req/s, "
                     f"p99 {run.p99_ms:.2f} ms",
+                    file=sys.stderr,
+                )
+            if group.section == "scenarios":
+                pair = [server for server in group.servers if server.label in PAIRED]
+                runs = wrk_runs(
+                    wrk, script, pair, group.scenario, settings.duration, settings.connections
+                )
+                for server, run in zip(pair, runs, strict=True):
+                    results.setdefault((index, f"paired {server.label}"), []).append(run)
+                print(
+                    f"round {round_number}/{settings.rounds} paired: {group.scenario.title}: "
+                    + ", ".join(
+                        f"{server.label} {run.rps:,.0f} req/s"
+                        for server, run in zip(pair, runs, strict=True)
+                    ),
                     file=sys.stderr,
                 )
     return results
@@ -624,6 +686,23 @@ def cpu_table(groups: list[Group], results: Results) -> list[str]:
             f"{median_cpu_ratio(runs['typedsvc'], runs['tomodachi']):.2f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def paired_table(groups: list[Group], results: Results) -> list[str]:
+    lines = [
+        "| scenario | aiohttp req/s | typedsvc req/s | typedsvc / aiohttp | in each round |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for index, group in enumerate(groups):
+        if group.section != "scenarios":
+            continue
+        aiohttp, typedsvc = results[index, "paired aiohttp"], results[index, "paired typedsvc"]
+        each = ", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(typedsvc, aiohttp, strict=True))
+        lines.append(
+            f"| {group.scenario.title} | {median_rps(aiohttp):,.0f} | {median_rps(typedsvc):,.0f} "
+            f"| {median_ratio(typedsvc, aiohttp):.2f} | {each} |"
+        )
     return lines
 
 
@@ -731,6 +810,18 @@ def report(
         "other load on CPU 0 disturbs less than req/s. The targets are judged on req/s.",
         "",
         *cpu_table(groups, results),
+        "",
+        "## Paired: aiohttp and typedsvc loaded at once",
+        "",
+        f"After each scenario's runs one by one, in every round: the aiohttp and typedsvc "
+        f"servers both on CPU {SERVER_CPU} at the same time, each loaded by its own wrk on "
+        f"CPU {WRK_CPU} with the settings above. The two share whatever the machine gives "
+        "CPU 0 during those seconds, so a slow moment of the host (steal, a neighbour) "
+        "slows both alike and leaves their ratio alone; the ratio is the share of the CPU "
+        "each needs per request. A check on the ratios above, which the targets are judged "
+        "on.",
+        "",
+        *paired_table(groups, results),
         "",
         "## Access logs on (GET /health)",
         "",
