@@ -133,6 +133,9 @@ async def test_http_routing(serve: MakeClient, path: str, status: int, body: str
         ),
         pytest.param("/int/+5", "400: url parameter \"n\" must be int, got '+5'.", id="int-plus"),
         pytest.param(
+            "/int/%D9%A3", "400: url parameter \"n\" must be int, got '\u0663'.", id="int-arabic"
+        ),
+        pytest.param(
             "/convert/nan/12345678-1234-5678-1234-567812345678/red",
             "400: url parameter \"f\" must be float, got 'nan'.",
             id="float-nan",

@@ -142,7 +142,7 @@ def _route_handler(
                     raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
                 kwargs: Mapping[str, object] = request.match_info
                 if conversions or len(kwargs) < group_count:
-                    kwargs = _arguments(kwargs, conversions, required)
+                    kwargs = _arguments(request.match_info, conversions, required, group_count)
                 if middlewares:
                     value = await through(
                         middlewares,
@@ -176,18 +176,24 @@ def _route_handler(
 
 
 def _arguments(
-    match_info: Mapping[str, object],
+    match_info: Mapping[str, str],
     conversions: Sequence[tuple[str, Callable[[str], object], str]],
     required: Sequence[str],
+    group_count: int,
 ) -> dict[str, object]:
     """A handler's keyword arguments: its url groups, converted to the parameters' types."""
-    kwargs = dict(match_info)
-    for name in required:
-        # An optional group without a default still gets a value: the empty string.
-        kwargs.setdefault(name, "")
+    kwargs: dict[str, object] = dict(match_info)
+    if len(kwargs) < group_count:
+        for name in required:
+            # An optional group without a default still gets a value: the empty string.
+            kwargs.setdefault(name, "")
     for name, convert, type_name in conversions:
-        if name in kwargs:
-            kwargs[name] = _convert(name, str(kwargs[name]), convert, type_name)
+        text = match_info.get(name)
+        if text is not None:
+            try:
+                kwargs[name] = convert(text)
+            except ValueError:
+                raise _bad_value(name, text, type_name) from None
     return kwargs
 
 
@@ -227,14 +233,11 @@ def _with_error_handlers(
     return handle
 
 
-def _convert(name: str, text: str, convert: Callable[[str], object], type_name: str) -> object:
-    try:
-        return convert(text)
-    except ValueError:
-        shown = text if len(text) <= _MAX_ECHOED_VALUE else text[:_MAX_ECHOED_VALUE] + "..."
-        raise web.HTTPBadRequest(
-            text=f'400: url parameter "{name}" must be {type_name}, got {shown!r}.'
-        ) from None
+def _bad_value(name: str, text: str, type_name: str) -> web.HTTPBadRequest:
+    shown = text if len(text) <= _MAX_ECHOED_VALUE else text[:_MAX_ECHOED_VALUE] + "..."
+    return web.HTTPBadRequest(
+        text=f'400: url parameter "{name}" must be {type_name}, got {shown!r}.'
+    )
 
 
 def _log_failure(where: str, exc: Exception) -> None:

@@ -370,8 +370,9 @@ _FLOAT_RE: Final = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+
 
 
 def _to_int(text: str) -> int:
-    # int() also takes spaces, "+" and "_" separators; a path segment should not.
-    if not _INT_RE.fullmatch(text):
+    # int() also takes spaces, "+", "_" separators and non-ASCII digits; a path segment
+    # should not. ASCII digits alone, the common case, need no regex.
+    if not (text.isascii() and text.isdigit()) and not _INT_RE.fullmatch(text):
         raise ValueError(text)
     return int(text)
 
