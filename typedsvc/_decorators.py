@@ -125,7 +125,8 @@ class RouteDecorator:
             methods: tuple[str, ...] = (method,)
         else:
             methods = _methods(where, url, method)
-        ignored = _ignore_logging(where, url, self._ignore_logging)
+        rule = self._ignore_logging
+        ignored = rule if isinstance(rule, bool) else _ignore_logging(where, url, rule)
         shape, resolved = describe(func, where)
         problems = _urls.check_route(shape, url)
         if problems:
@@ -258,10 +259,11 @@ def _parameters(func: Callable[..., object]) -> list[_Parameter]:
     of many routes. Anything else (a wrapper with ``__wrapped__``, an explicit
     ``__signature__``, a callable object) goes through ``inspect.signature``.
     """
+    # A function's own attributes are all in its __dict__ (hasattr would raise inside).
     if (
         not isinstance(func, FunctionType)
-        or hasattr(func, "__wrapped__")
-        or ("__signature__" in func.__dict__)
+        or "__wrapped__" in func.__dict__
+        or "__signature__" in func.__dict__
     ):
         return [
             (
