@@ -317,8 +317,6 @@ def _compiled(annotation: str) -> CodeType:
 
 
 def _display(annotation: object) -> str:
-    if isinstance(annotation, str):
-        return annotation
     if isinstance(annotation, type):
         return annotation.__name__
     return repr(annotation).replace("typing.", "")
@@ -357,14 +355,13 @@ def _converter(conversion: _urls.Conversion, annotation: object) -> tuple[Conver
         return _to_float, "float"
     if conversion == "uuid":
         return uuid.UUID, "UUID"
-    if conversion == "enum":
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-        assert isinstance(annotation, type)
-        assert issubclass(annotation, enum.Enum)
-        members = ", ".join(repr(member.value) for member in annotation)
-        return annotation, f"one of {members}"
-    return str, "str"
+    # The one left: a str Enum, possibly inside Annotated[...].
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    assert isinstance(annotation, type)
+    assert issubclass(annotation, enum.Enum)
+    members = ", ".join(repr(member.value) for member in annotation)
+    return annotation, f"one of {members}"
 
 
 _INT_RE: Final = re.compile(r"-?[0-9]+")
@@ -403,9 +400,8 @@ def _methods(where: str, url: str, method: object) -> tuple[str, ...]:
     return tuple(methods)
 
 
-def _ignore_logging(where: str, url: str, value: object) -> bool | frozenset[int]:
-    if isinstance(value, bool):
-        return value
+def _ignore_logging(where: str, url: str, value: object) -> frozenset[int]:
+    """The status codes of ``ignore_logging=[...]`` (a bool needs no checking)."""
     items = _items(value)
     if items is None or not all(
         isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599
