@@ -96,9 +96,21 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
         raise InvalidResponseError(f"a tuple of length {len(value)}")
     # Checked last: aiohttp responses are MutableMappings, so isinstance() against them
     # goes through the ABC machinery, a microsecond that the other forms need not pay.
+    # The types it said yes to are remembered, which spares a json_response() the same.
+    kind = type(value)
+    if kind in _RESPONSE_TYPES:
+        return value
     if isinstance(value, web.StreamResponse):
+        if len(_RESPONSE_TYPES) < _MAX_RESPONSE_TYPES:
+            _RESPONSE_TYPES.add(kind)
         return value
     raise _unsupported(value)
+
+
+# The StreamResponse subclasses handlers have returned (a few: aiohttp's and the user's own).
+_RESPONSE_TYPES: Final[set[type]] = set()
+# Only a program that makes classes as it runs could get near; the check still answers then.
+_MAX_RESPONSE_TYPES: Final = 64
 
 
 def _unsupported(value: Never) -> InvalidResponseError:
