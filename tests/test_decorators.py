@@ -428,3 +428,24 @@ def test_string_annotations_are_evaluated_in_each_module() -> None:
         "Enum with str values."
     ):
         exec(source, {"Size": Size, "__name__": "second"})
+
+
+@pytest.mark.parametrize("annotation", ["1", "True", "1.0"])
+def test_equal_annotations_keep_their_own_text(annotation: str) -> None:
+    # 1, True and 1.0 are equal as keys; each handler's message names what it wrote.
+    source = (
+        "import typedsvc\n"
+        "class Shop(typedsvc.Service):\n"
+        "    @typedsvc.http('GET', r'/s/(?P<size>\\w+)')\n"
+        f"    async def get(self, request, size: {annotation}) -> str:\n"
+        "        return ''\n"
+    )
+    # Without this module's `from __future__ import annotations`: evaluated annotations.
+    code = compile(source, "shop.py", "exec", dont_inherit=True)
+    for _ in range(2):
+        with raises(
+            f'"Shop.get": parameter "size" for url r"/s/(?P<size>\\w+)" is annotated '
+            f'"{annotation}", which a url group cannot be converted to; use str, int, float, '
+            "uuid.UUID or an Enum with str values."
+        ):
+            exec(code, {"__name__": "shop"})

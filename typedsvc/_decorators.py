@@ -241,8 +241,9 @@ def describe(
 
 # Handlers repeat their parameters: every one has self and the request, many an
 # ``item_id: int``. Their Param is built once; only an evaluated annotation is cached,
-# as a string's value depends on the module it is evaluated in.
-@functools.lru_cache(maxsize=1024)
+# as a string's value depends on the module it is evaluated in. Typed, so that equal
+# annotations of other types (1 and True) keep their own display.
+@functools.lru_cache(maxsize=1024, typed=True)
 def _param(name: str, kind: _urls.ParamKind, has_default: bool, annotation: object) -> _urls.Param:
     display = None if annotation is _EMPTY else _display(annotation)
     return _urls.Param(name, kind, has_default, display, _conversion(annotation), True)
