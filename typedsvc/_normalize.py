@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Never
 
@@ -129,16 +129,24 @@ def _build(
 ) -> web.Response:
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise InvalidResponseError(f"a response with status {status!r}")
-    merged = _headers(headers)
-    if defaults.server and hdrs.SERVER not in merged:
-        merged[hdrs.SERVER] = defaults.server
+    if headers is None or isinstance(headers, dict):
+        # The common forms: the defaults (Content-Type, Server) copied from their template,
+        # then the handler's own headers over them, all in C.
+        merged = CIMultiDict(defaults.headers)
+        if headers:
+            _check_header_types(headers.items())
+            merged.update(headers)
+    else:
+        # Pairs may repeat a name (two Set-Cookie): added one by one, defaults after.
+        merged = _headers(headers)
+        if defaults.server and hdrs.SERVER not in merged:
+            merged[hdrs.SERVER] = defaults.server
+        if hdrs.CONTENT_TYPE not in merged:
+            merged[hdrs.CONTENT_TYPE] = defaults.header
     if content_type is not None or charset is not None:
         merged[hdrs.CONTENT_TYPE] = _content_type(
             content_type, charset, isinstance(body, str), defaults
         )
-    elif hdrs.CONTENT_TYPE not in merged:
-        # What _content_type() gives for no content_type and no charset, worked out once.
-        merged[hdrs.CONTENT_TYPE] = defaults.header
     if isinstance(body, str):
         # Encode with the charset the Content-Type header announces, wherever it came from.
         announced = merged[hdrs.CONTENT_TYPE]
@@ -160,6 +168,16 @@ def _build(
         return web.Response(body=data, status=status, reason=reason, headers=merged)
     except ValueError as exc:
         raise InvalidResponseError(f"a response aiohttp rejects: {exc}") from None
+
+
+def _check_header_types(items: Iterable[tuple[object, object]]) -> None:
+    for name, value in items:
+        if type(name) is not str or type(value) is not str:
+            raise _not_str_headers()
+
+
+def _not_str_headers() -> InvalidResponseError:
+    return InvalidResponseError("headers whose names and values are not all str")
 
 
 @functools.lru_cache(maxsize=256)
@@ -197,7 +215,7 @@ def _headers(headers: Headers | None) -> CIMultiDict[str]:
     if isinstance(given, (dict, Mapping)):  # dict first: it needs no ABC check
         for name, value in given.items():
             if type(name) is not str or type(value) is not str:
-                raise InvalidResponseError("headers whose names and values are not all str")
+                raise _not_str_headers()
             merged.add(name, value)
         return merged
     if isinstance(given, Sequence) and not isinstance(given, str | bytes):
@@ -209,6 +227,6 @@ def _headers(headers: Headers | None) -> CIMultiDict[str]:
             raise InvalidResponseError("headers with an entry that is not a (name, value) pair")
         name, value = pair
         if not isinstance(name, str) or not isinstance(value, str):
-            raise InvalidResponseError("headers whose names and values are not all str")
+            raise _not_str_headers()
         merged.add(name, value)
     return merged
