@@ -77,6 +77,10 @@ class Routes(typedsvc.Service):
     async def optional(self, request: web.Request, tag: str) -> str:
         return f"tag={tag!r}"
 
+    @typedsvc.http("GET", r"/count(?:/(?P<n>\d+))?")
+    async def count(self, request: web.Request, n: int) -> str:
+        return f"n={n!r}"
+
     @typedsvc.http("GET", r"/kw/(?P<a>\w+)/(?P<b>\w+)")
     # With **kwargs, mypy matches Concatenate's prefix only against positional-only parameters.
     async def keywords(self, request: web.Request, /, **groups: str) -> str:
@@ -132,6 +136,8 @@ async def test_http_routing(serve: MakeClient, path: str, status: int, body: str
             "/int/1_000", "400: url parameter \"n\" must be int, got '1_000'.", id="int-underscore"
         ),
         pytest.param("/int/+5", "400: url parameter \"n\" must be int, got '+5'.", id="int-plus"),
+        # A group that took no part in the match, for a parameter without a default, is "".
+        pytest.param("/count", "400: url parameter \"n\" must be int, got ''.", id="int-missing"),
         pytest.param(
             "/int/%D9%A3", "400: url parameter \"n\" must be int, got '\u0663'.", id="int-arabic"
         ),

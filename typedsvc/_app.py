@@ -188,8 +188,9 @@ def _arguments(
             # An optional group without a default still gets a value: the empty string.
             kwargs.setdefault(name, "")
     for name, convert, type_name in conversions:
-        text = match_info.get(name)
-        if text is not None:
+        # From kwargs: a required group that took no part in the match is "" there.
+        text = kwargs.get(name)
+        if isinstance(text, str):
             try:
                 kwargs[name] = convert(text)
             except ValueError:
