@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import pytest
 from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
 from typedsvc import Response, ResponseValue
 from typedsvc._normalize import Defaults, InvalidResponseError, normalize
@@ -281,6 +283,33 @@ def test_normalize_repeats_set_cookie_in_order() -> None:
     assert response.headers.getall("Set-Cookie") == ["a=1", "b=2"]
 
 
+def test_normalize_keeps_every_value_of_a_multidict() -> None:
+    # A Mapping other than a dict may repeat a name; each value goes out, defaults after.
+    value: ResponseValue = {"headers": CIMultiDict([("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])}
+
+    response = normalize(value, Defaults(server="svc"))
+
+    assert list(response.headers.items()) == [
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+        ("Server", "svc"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+    ]
+
+
+def test_normalize_dict_headers_go_over_the_defaults() -> None:
+    # aiohttp's header names (hdrs.*) are istr, a str subclass: taken like any str.
+    value: ResponseValue = {"headers": {"server": "mine", hdrs.CACHE_CONTROL: "no-store"}}
+
+    response = normalize(value, Defaults(server="svc"))
+
+    assert list(response.headers.items()) == [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("server", "mine"),
+        ("Cache-Control", "no-store"),
+    ]
+
+
 @pytest.mark.parametrize("status", [200, 404])
 def test_normalize_passes_an_aiohttp_response_through(status: int) -> None:
     original = web.Response(body=b"raw", status=201, content_type="application/octet-stream")
@@ -355,6 +384,11 @@ def test_normalize_passes_a_stream_response_through() -> None:
             (200, "x", [1]),
             "headers with an entry that is not a (name, value) pair",
             id="tuple-headers-ints",
+        ),
+        pytest.param(
+            {"headers": MappingProxyType({"X-Count": 1})},
+            "headers whose names and values are not all str",
+            id="mapping-headers-value-int",
         ),
         pytest.param({"headers": 5}, "headers of type int", id="headers-int"),
         pytest.param({"headers": "X-A: 1"}, "headers of type str", id="headers-str"),

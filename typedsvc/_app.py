@@ -142,7 +142,7 @@ def _route_handler(
                     raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
                 kwargs: Mapping[str, object] = request.match_info
                 if conversions or len(kwargs) < group_count:
-                    kwargs = _arguments(request.match_info, conversions, required, group_count)
+                    kwargs = _arguments(kwargs, conversions, required, group_count)
                 if middlewares:
                     value = await through(
                         middlewares,
@@ -176,7 +176,7 @@ def _route_handler(
 
 
 def _arguments(
-    match_info: Mapping[str, str],
+    match_info: Mapping[str, object],
     conversions: Sequence[tuple[str, Callable[[str], object], str]],
     required: Sequence[str],
     group_count: int,
