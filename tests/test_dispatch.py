@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import typedsvc
 from typedsvc._routing import PrefixIndex
-from typedsvc._urls import exact_path, literal_prefix
+from typedsvc._urls import literal_parts
 
 PIECES = ["/", "a", "b", "ab", r"\d+", "[^/]+", "(?P<x>[ab]+)", "x?", r"\.", "(?:a|b)", ".*", "|"]
 urls = st.lists(st.sampled_from(PIECES), min_size=1, max_size=5).map("".join)
@@ -41,7 +41,7 @@ paths = st.text(alphabet="/ab1.x", max_size=8).map(lambda tail: "/" + tail)
     ],
 )
 def test_literal_prefix(url: str, prefix: str) -> None:
-    assert literal_prefix(url) == prefix
+    assert literal_parts(url)[0] == prefix
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,12 @@ def test_literal_prefix(url: str, prefix: str) -> None:
 )
 def test_exact_path(url: str, path: str | None) -> None:
     assert exact_path(url) == path
+
+
+def exact_path(url: str) -> str | None:
+    """The one path a url matches when it is plain text, as routing reads it."""
+    prefix, complete = literal_parts(url)
+    return prefix if complete else None
 
 
 @settings(max_examples=400, deadline=None)
@@ -89,7 +95,7 @@ def compiles(url: str) -> bool:
 def test_literal_prefix_starts_every_match(url: str, path: str) -> None:
     assume(compiles(url))
     if re.fullmatch(url, path):
-        assert path.startswith(literal_prefix(url))
+        assert path.startswith(literal_parts(url)[0])
 
 
 @settings(max_examples=300, deadline=None)
@@ -99,7 +105,7 @@ def test_candidates_under_a_key_are_the_candidates(
 ) -> None:
     index = PrefixIndex()
     for url in route_urls:
-        index.add(literal_prefix(url))
+        index.add(literal_parts(url)[0])
     # A shortcut only sees paths that start with its key.
     key = path[:cut]
     assert index.under(key)(path) == index.candidates(path)

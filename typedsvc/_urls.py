@@ -109,27 +109,15 @@ _META: Final = frozenset(".^$*+?{}[]|()\\")
 _OPTIONAL_AFTER: Final = frozenset("*?{")
 
 
-def literal_prefix(url: str) -> str:
-    """The text every path the url regex matches starts with ("" when it cannot tell).
-
-    Routing uses it to skip the regexes that cannot match a path. It is conservative:
-    an escape it does not know, an alternation at the top level or a quantifier that
-    makes the last character optional shortens the prefix, never lengthens it.
-    """
-    return literal_parts(url)[0]
-
-
-def exact_path(url: str) -> str | None:
-    """The one path the url regex matches when it is plain text (``r"/health"``), else None.
-
-    Routing answers such paths with one dict lookup instead of a regex match.
-    """
-    prefix, complete = literal_parts(url)
-    return prefix if complete else None
-
-
 def literal_parts(url: str) -> tuple[str, bool]:
-    """``literal_prefix(url)``, and whether that prefix is all the url matches."""
+    """The text every path the url regex matches starts with, and whether it is all of it.
+
+    Routing skips the regexes whose prefix does not start a path, and answers a url that
+    is plain text (``r"/health"``: complete) with one dict lookup. It is conservative: an
+    escape it does not know, an alternation at the top level or a quantifier that makes
+    the last character optional shortens the prefix, never lengthens it, and ends it
+    incomplete ("" when it cannot tell).
+    """
     if _has_top_level_alternation(url):
         return "", False
     prefix: list[str] = []
