@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -393,7 +394,14 @@ def test_handler_name_strips_enclosing_functions() -> None:
         async def get(self, request: web.Request) -> str:
             return ""
 
+    def outer() -> Callable[[], None]:
+        def inner() -> None:
+            return None
+
+        return inner
+
     assert handler_name(Users.get) == "Users.get"
+    assert handler_name(outer()) == "inner"
     assert handler_name(len) == "len"
 
 

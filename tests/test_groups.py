@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from typedsvc import _groups
 from typedsvc._groups import simple_groups
 from typedsvc._urls import url_groups
 
@@ -87,3 +88,25 @@ def test_url_groups_compiles_what_it_cannot_read(url: str) -> None:
 def test_url_groups_raises_for_an_invalid_regex() -> None:
     with pytest.raises(re.error, match=r"^missing \), unterminated subpattern at position 2$"):
         url_groups("/a(")
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "groups"),
+    [
+        (r"/a/(?P<x>[^/]+)", r"/b/(?P<y>[^/]+)", (("y",), 0)),
+        (r"/a/(?P<x>[^/]+)", r"/b/(?P<y>[^/]]+)", None),
+        (r"/a/[]a]", r"/b/[]a", None),
+        (r"/a/[]a]", r"/b/([]a])", ((), 1)),
+        (r"/a/[\]]", r"/b/[\]", None),
+        (r"/a/[a-z]", r"/b/[a-z-[]", None),
+    ],
+)
+def test_a_class_read_before_gives_the_same_answer(
+    first: str, then: str, groups: tuple[tuple[str, ...], int] | None
+) -> None:
+    # Classes are remembered by their text up to the first "]" that could end them;
+    # "then" starts its class with the text of the class in "first".
+    _groups._CLASSES.clear()  # pyright: ignore[reportPrivateUsage]
+    assert simple_groups(then) == groups
+    simple_groups(first)
+    assert simple_groups(then) == groups

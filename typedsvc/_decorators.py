@@ -204,8 +204,9 @@ class ErrorDecorator:
 def handler_name(func: Callable[..., object]) -> str:
     """``Class.method`` for a method defined in a class body, ignoring enclosing functions."""
     qualname: str = getattr(func, "__qualname__", None) or repr(func)
-    parts = qualname.split(".<locals>.")[-1].split(".")
-    return ".".join(parts[-2:])
+    owner, _, name = qualname.rpartition(".")
+    owner = owner.rpartition(".")[2]
+    return f"{owner}.{name}" if owner and owner != "<locals>" else name
 
 
 def describe(

@@ -121,8 +121,25 @@ def _quantifier_end(url: str, index: int) -> int:
     return close + 1
 
 
+# Classes read before: a service repeats a few ([^/], [0-9a-f-]) over many urls.
+_CLASSES: Final[set[str]] = set()
+_MAX_CLASSES: Final = 1024
+
+
 def _class_end(url: str, start: int) -> int:
     """The index after the ``]`` that ends the class at ``start``, or -1."""
+    # A class read before ends at the first "]" that could end it, and its reading
+    # stopped there: what follows in this url cannot change the answer.
+    close = url.find("]", start + 2)
+    if url[start : close + 1] in _CLASSES:
+        return close + 1
+    end = _read_class(url, start)
+    if end == close + 1 and len(_CLASSES) < _MAX_CLASSES:
+        _CLASSES.add(url[start:end])
+    return end
+
+
+def _read_class(url: str, start: int) -> int:
     index = start + 1
     if url.startswith("^", index):
         index += 1

@@ -204,19 +204,31 @@ def takes_request(params: tuple[Param, ...]) -> bool:
 
 def check_route(shape: HandlerShape, url: str) -> list[str]:
     """Every problem with ``url`` routed to the handler ``shape``, in a stable order."""
-    problems = check_handler_shape(shape, url)
-    if problems:
-        return problems
+    params = shape.params
+    # The usual handler, async with self and the request first, needs no closer look.
+    if (
+        shape.is_async
+        and len(params) >= 2
+        and params[0].kind in _POSITIONAL
+        and params[1].kind in _POSITIONAL
+    ):
+        after_request = params[2:]
+    else:
+        unusable = check_handler_shape(shape, url)
+        if unusable:
+            return unusable
+        after_request = _after_request(params)
     try:
         groups = url_groups(url)
     except re.error as exc:
         return [_errors.invalid_regex(shape.where, url, exc.msg, exc.pos)]
+    problems: list[str] = []
     if groups.unnamed:
         problems.append(_errors.unnamed_group(shape.where, url))
 
     by_name: dict[str, Param] = {}
     takes_kwargs = False
-    for after in _after_request(shape.params):
+    for after in after_request:
         if after.kind == "var_keyword":
             takes_kwargs = True
         elif after.kind != "var_positional":
