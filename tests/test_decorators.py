@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 import uuid
 from collections.abc import Callable
@@ -457,3 +458,23 @@ def test_equal_annotations_keep_their_own_text(annotation: str) -> None:
             "uuid.UUID or an Enum with str values."
         ):
             exec(code, {"__name__": "shop"})
+
+
+def test_handlers_with_one_signature_get_their_own_annotations() -> None:
+    # Evaluated annotations (no future import): the signature's Params are shared.
+    source = (
+        "async def first(self, request: web.Request, item_id: int) -> str: ...\n"
+        "async def second(self, request: web.Request, item_id: int) -> str: ...\n"
+    )
+    namespace: dict[str, Any] = {"web": web}
+    exec(compile(source, "handlers.py", "exec", dont_inherit=True), namespace)
+    shape, resolved = describe(namespace["first"], "A.first")
+    resolved["item_id"] = str
+    other, other_resolved = describe(namespace["second"], "B.second")
+    assert other.where == "B.second"
+    assert other.params == shape.params
+    assert other_resolved == {
+        "self": inspect.Parameter.empty,
+        "request": web.Request,
+        "item_id": int,
+    }

@@ -216,10 +216,47 @@ def describe(
 
     ``where`` is the handler's name when the caller has it already.
     """
+    found = _parameters(func)
+    try:
+        known = _classes_only(tuple(found))
+    except TypeError:  # an annotation that cannot be hashed
+        known = None
+    if known is not None:
+        # A copy: the caller may change its dict, never the cached one.
+        params, resolved = known[0], dict(known[1])
+    else:
+        params, resolved = _describe_each(func, found)
+    if isinstance(func, FunctionType) and func.__code__.co_flags & CO_COROUTINE:
+        is_async = True
+    else:
+        is_async = inspect.iscoroutinefunction(func)
+    shape = _urls.HandlerShape(where or handler_name(func), is_async, params)
+    return shape, resolved
+
+
+# Many handlers share a signature: (self, request), (self, request, item_id: int). When
+# every annotation is a class (or missing: inspect's empty is a class too), equal
+# signatures are the same signature, as classes compare by identity, and their Params are
+# built once. A string annotation's value depends on its module, and equal annotations of
+# other kinds (1 and True) display differently: those signatures go one by one.
+@functools.lru_cache(maxsize=1024)
+def _classes_only(
+    found: tuple[_Parameter, ...],
+) -> tuple[tuple[_urls.Param, ...], dict[str, object]] | None:
+    if not all(isinstance(parameter[3], type) for parameter in found):
+        return None
+    return _describe_each(None, list(found))
+
+
+def _describe_each(
+    func: Callable[..., object] | None, found: list[_Parameter]
+) -> tuple[tuple[_urls.Param, ...], dict[str, object]]:
+    """The Params of ``found`` and the resolved annotations; ``func`` evaluates strings."""
     params: list[_urls.Param] = []
     resolved: dict[str, object] = {}
-    for name, kind, has_default, written in _parameters(func):
+    for name, kind, has_default, written in found:
         if isinstance(written, str):
+            assert func is not None
             annotation, ok = _resolve(func, written)
             conversion = _conversion(annotation) if ok else None
             param = _urls.Param(name, kind, has_default, written, conversion, ok)
@@ -232,12 +269,7 @@ def describe(
         if param.resolved:
             resolved[name] = annotation
         params.append(param)
-    if isinstance(func, FunctionType) and func.__code__.co_flags & CO_COROUTINE:
-        is_async = True
-    else:
-        is_async = inspect.iscoroutinefunction(func)
-    shape = _urls.HandlerShape(where or handler_name(func), is_async, tuple(params))
-    return shape, resolved
+    return tuple(params), resolved
 
 
 # Handlers repeat their parameters: every one has self and the request, many an
