@@ -201,3 +201,21 @@ def test_takes_request_needs_two_positional_parameters() -> None:
     assert not takes_request((SELF,))
     assert not takes_request((SELF, Param("request", "keyword_only")))
     assert takes_request((Param("args", "var_positional"),))
+
+
+def test_a_fit_is_remembered_for_its_groups_only() -> None:
+    # Parameters that fit one url are remembered as fitting urls with the same groups;
+    # another url's groups are still checked, and reported with that handler and url.
+    handler = shape(Param("item_id", "positional_or_keyword"))
+    other = HandlerShape("Orders.get", True, handler.params)
+    url = r"/b/(?P<order_id>\d+)"
+    for _ in range(2):
+        assert check_route(handler, r"/a/(?P<item_id>\d+)") == []
+        assert check_route(other, r"/b/(?P<item_id>\d+)") == []
+        assert check_route(other, url) == [
+            '"Orders.get": url group "order_id" in r"/b/(?P<order_id>\\d+)" has no matching '
+            'parameter; add a parameter named "order_id" or rename the group.',
+            '"Orders.get": parameter "item_id" is not filled by any group of '
+            'r"/b/(?P<order_id>\\d+)"; add a group (?P<item_id>...) to the url or give '
+            '"item_id" a default.',
+        ]

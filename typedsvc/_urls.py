@@ -222,9 +222,25 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
         groups = url_groups(url)
     except re.error as exc:
         return [_errors.invalid_regex(shape.where, url, exc.msg, exc.pos)]
+    if _fits(after_request, groups):
+        return []
+    return _group_problems(after_request, groups, shape.where, url)
+
+
+# Parameters that fit a url's groups once fit them again: many routes share both, as
+# (self, request, item_id: int) on "/a/(?P<item_id>\d+)" and on "/b/(?P<item_id>\d+)".
+@functools.lru_cache(maxsize=1024)
+def _fits(after_request: tuple[Param, ...], groups: UrlGroups) -> bool:
+    return not _group_problems(after_request, groups, "", "")
+
+
+def _group_problems(
+    after_request: tuple[Param, ...], groups: UrlGroups, where: str, url: str
+) -> list[str]:
+    """The problems between a url's groups and the parameters after the request."""
     problems: list[str] = []
     if groups.unnamed:
-        problems.append(_errors.unnamed_group(shape.where, url))
+        problems.append(_errors.unnamed_group(where, url))
 
     by_name: dict[str, Param] = {}
     takes_kwargs = False
@@ -237,19 +253,19 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
         param = by_name.get(group)
         if param is None:
             if not takes_kwargs:
-                problems.append(_errors.group_without_parameter(shape.where, url, group))
+                problems.append(_errors.group_without_parameter(where, url, group))
         elif param.kind == "positional_only":
-            problems.append(_errors.group_positional_only(shape.where, url, group))
+            problems.append(_errors.group_positional_only(where, url, group))
         elif param.conversion is None:
             annotation = param.annotation or ""
             if param.resolved:
-                message = _errors.unsupported_annotation(shape.where, url, group, annotation)
+                message = _errors.unsupported_annotation(where, url, group, annotation)
             else:
-                message = _errors.unresolved_annotation(shape.where, url, group, annotation)
+                message = _errors.unresolved_annotation(where, url, group, annotation)
             problems.append(message)
     for param in by_name.values():
         if param.name not in groups.names and not param.has_default:
-            problems.append(_errors.parameter_without_group(shape.where, url, param.name))
+            problems.append(_errors.parameter_without_group(where, url, param.name))
     return problems
 
 
