@@ -45,6 +45,7 @@ def test_simple_groups_accepts_only_what_compiles_to_those_groups(url: str) -> N
     ("url", "groups"),
     [
         (r"/health", ((), 0)),
+        (r"/api/v1/catalogue/items/by-name/item0000/(?P<id>[^/]+)", (("id",), 0)),
         (r"^/users/(?P<user_id>\d+)$", (("user_id",), 0)),
         (r"/r1/(?P<item_id>\d+)/(?P<name>[^/]+)", (("item_id", "name"), 0)),
         (r"/r1/(?P<ref>[0-9a-f-]{36})", (("ref",), 0)),

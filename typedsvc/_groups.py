@@ -13,6 +13,7 @@ The reading is strict: a url it accepts compiles, without a warning, to these gr
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Final
 
@@ -27,6 +28,7 @@ _SET_OPERATIONS: Final = ("--", "&&", "~~", "||")
 _MAX_REPEAT: Final = 65535
 # Characters that are not plain text ("." matches one character: plain enough here).
 _SPECIAL: Final = frozenset("\\[]()*+?{}|^$")
+_TEXT: Final = re.compile(r"[^\\\[\]()*+?{}|^$]+")
 
 
 def simple_groups(url: str) -> tuple[tuple[str, ...], int] | None:
@@ -45,9 +47,12 @@ def simple_groups(url: str) -> tuple[tuple[str, ...], int] | None:
     while index < size:
         char = url[index]
         if char not in _SPECIAL:
-            # Most of a url is literal text: tested first, as the loop runs per character.
+            # Most of a url is literal text: tested first, and a run of it read at once.
             repeatable = True
             index += 1
+            if index < size and url[index] not in _SPECIAL:
+                text = _TEXT.match(url, index)
+                index = text.end() if text else index + 1
         elif char == "\\":
             escaped = url[index + 1 : index + 2]
             if escaped in _CLASS_ESCAPES or escaped in _PUNCTUATION:
