@@ -216,15 +216,16 @@ def describe(
 
     ``where`` is the handler's name when the caller has it already.
     """
-    found = _parameters(func)
+    key = _code_key(func)
     try:
-        known = _classes_only(tuple(found))
+        known = _classes_only(key) if key is not None else None
     except TypeError:  # an annotation that cannot be hashed
         known = None
     if known is not None:
         # A copy: the caller may change its dict, never the cached one.
         params, resolved = known[0], dict(known[1])
     else:
+        found = _read_code_key(key) if key is not None else _parameters(func)
         params, resolved = _describe_each(func, found)
     if isinstance(func, FunctionType) and func.__code__.co_flags & CO_COROUTINE:
         is_async = True
@@ -235,17 +236,16 @@ def describe(
 
 
 # Many handlers share a signature: (self, request), (self, request, item_id: int). When
-# every annotation is a class (or missing: inspect's empty is a class too), equal
-# signatures are the same signature, as classes compare by identity, and their Params are
-# built once. A string annotation's value depends on its module, and equal annotations of
-# other kinds (1 and True) display differently: those signatures go one by one.
+# every parameter's annotation is a class (or missing: inspect's empty is a class too),
+# equal code keys are the same parameters, as classes compare by identity, and their
+# Params are built once. A string annotation's value depends on its module, and equal
+# annotations of other kinds (1 and True) display differently: those go one by one.
 @functools.lru_cache(maxsize=1024)
-def _classes_only(
-    found: tuple[_Parameter, ...],
-) -> tuple[tuple[_urls.Param, ...], dict[str, object]] | None:
+def _classes_only(key: _CodeKey) -> tuple[tuple[_urls.Param, ...], dict[str, object]] | None:
+    found = _read_code_key(key)
     if not all(isinstance(parameter[3], type) for parameter in found):
         return None
-    return _describe_each(None, list(found))
+    return _describe_each(None, found)
 
 
 def _describe_each(
@@ -293,43 +293,77 @@ def _parameters(func: Callable[..., object]) -> list[_Parameter]:
     of many routes. Anything else (a wrapper with ``__wrapped__``, an explicit
     ``__signature__``, a callable object) goes through ``inspect.signature``.
     """
+    key = _code_key(func)
+    if key is not None:
+        return _read_code_key(key)
+    return [
+        (
+            param.name,
+            _KINDS[param.kind.name],
+            param.default is not inspect.Parameter.empty,
+            param.annotation,
+        )
+        for param in inspect.signature(func).parameters.values()
+    ]
+
+
+# All a plain function's parameters are read from: the names of its parameters, how many
+# are positional-only, positional and keyword-only, its *args and **kwargs flags, how many
+# positional parameters have a default, the keyword-only ones that have one, and its
+# annotations (the return's too). Equal keys, equal parameters.
+_CodeKey: TypeAlias = tuple[
+    tuple[str, ...], int, int, int, int, int, tuple[str, ...], tuple[tuple[str, object], ...]
+]
+_STARS: Final = CO_VARARGS | CO_VARKEYWORDS
+_STAR_NAMES: Final = {0: 0, CO_VARARGS: 1, CO_VARKEYWORDS: 1, _STARS: 2}
+
+
+def _code_key(func: Callable[..., object]) -> _CodeKey | None:
+    """What a plain function's parameters are read from; None for any other callable."""
     # A function's own attributes are all in its __dict__ (hasattr would raise inside).
     if (
         not isinstance(func, FunctionType)
         or "__wrapped__" in func.__dict__
         or "__signature__" in func.__dict__
     ):
-        return [
-            (
-                param.name,
-                _KINDS[param.kind.name],
-                param.default is not inspect.Parameter.empty,
-                param.annotation,
-            )
-            for param in inspect.signature(func).parameters.values()
-        ]
+        return None
     code = func.__code__
-    names = code.co_varnames
-    positional = code.co_argcount
-    keyword_only = code.co_kwonlyargcount
-    first_default = positional - len(func.__defaults__ or ())
-    keyword_defaults = func.__kwdefaults__ or {}
-    annotations = func.__annotations__
+    stars = code.co_flags & _STARS
+    # co_varnames lists the positional names, the keyword-only ones, then *args and
+    # **kwargs when there are, then the other locals.
+    count = code.co_argcount + code.co_kwonlyargcount + _STAR_NAMES[stars]
+    return (
+        code.co_varnames[:count],
+        code.co_posonlyargcount,
+        code.co_argcount,
+        code.co_kwonlyargcount,
+        stars,
+        len(func.__defaults__ or ()),
+        tuple(func.__kwdefaults__ or ()),
+        tuple(func.__annotations__.items()),
+    )
+
+
+def _read_code_key(key: _CodeKey) -> list[_Parameter]:
+    """The parameters in ``inspect.signature``'s order and terms, from a code key."""
+    names, positional_only, positional, keyword_only, stars, defaults, with_default, items = key
+    first_default = positional - defaults
+    annotations = dict(items)
     empty = inspect.Parameter.empty
     found: list[_Parameter] = []
     for index, name in enumerate(names[:positional]):
         kind: _urls.ParamKind = (
-            "positional_only" if index < code.co_posonlyargcount else "positional_or_keyword"
+            "positional_only" if index < positional_only else "positional_or_keyword"
         )
         found.append((name, kind, index >= first_default, annotations.get(name, empty)))
-    # Keyword-only names follow the positional ones; *args and **kwargs names come last.
+    # *args comes after the keyword-only names in co_varnames, before them in a signature.
     star = positional + keyword_only
-    if code.co_flags & CO_VARARGS:
+    if stars & CO_VARARGS:
         found.append((names[star], "var_positional", False, annotations.get(names[star], empty)))
         star += 1
     for name in names[positional : positional + keyword_only]:
-        found.append((name, "keyword_only", name in keyword_defaults, annotations.get(name, empty)))
-    if code.co_flags & CO_VARKEYWORDS:
+        found.append((name, "keyword_only", name in with_default, annotations.get(name, empty)))
+    if stars & CO_VARKEYWORDS:
         found.append((names[star], "var_keyword", False, annotations.get(names[star], empty)))
     return found
 
