@@ -29,6 +29,8 @@ _MAX_REPEAT: Final = 65535
 # Characters that are not plain text ("." matches one character: plain enough here).
 _SPECIAL: Final = frozenset("\\[]()*+?{}|^$")
 _TEXT: Final = re.compile(r"[^\\\[\]()*+?{}|^$]+")
+# A named group's opening, its name an ASCII identifier (re takes others, read by compiling).
+_NAMED: Final = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
 def simple_groups(url: str) -> tuple[tuple[str, ...], int] | None:
@@ -69,15 +71,15 @@ def simple_groups(url: str) -> tuple[tuple[str, ...], int] | None:
             index = end
             repeatable = True
         elif char == "(":
-            if url.startswith("(?:", index):
-                index += 3
-            elif url.startswith("(?P<", index):
-                close = url.find(">", index + 4)
-                name = url[index + 4 : close]
-                if close < 0 or not (name.isascii() and name.isidentifier()) or name in names:
+            named = _NAMED.match(url, index)
+            if named is not None:
+                name = named[1]
+                if name in names:
                     return None
                 names.append(name)
-                index = close + 1
+                index = named.end()
+            elif url.startswith("(?:", index):
+                index += 3
             elif url.startswith("(?", index):
                 return None
             else:
