@@ -478,3 +478,55 @@ def test_handlers_with_one_signature_get_their_own_annotations() -> None:
         "request": web.Request,
         "item_id": int,
     }
+
+
+def test_routes_of_one_signature_and_groups_keep_their_own_conversions() -> None:
+    # Evaluated annotations (no future import), so that the checks and the plan of the
+    # first route are remembered: the others must still get their own Enum, defaults
+    # and errors.
+    source = (
+        "import enum\n"
+        "import typedsvc\n"
+        "from aiohttp import web\n"
+        "class Color(enum.Enum):\n"
+        "    RED = 'red'\n"
+        "class Size(enum.Enum):\n"
+        "    BIG = 'big'\n"
+        "class Shop(typedsvc.Service):\n"
+        "    @typedsvc.http('GET', r'/a/(?P<kind>[^/]+)')\n"
+        "    async def a(self, request: web.Request, kind: Color) -> str: ...\n"
+        "    @typedsvc.http('GET', r'/b/(?P<kind>[^/]+)')\n"
+        "    async def b(self, request: web.Request, kind: Color) -> str: ...\n"
+        "    @typedsvc.http('GET', r'/c/(?P<kind>[^/]+)')\n"
+        "    async def c(self, request: web.Request, kind: Size) -> str: ...\n"
+        "    @typedsvc.http('GET', r'/d(?:/(?P<kind>[^/]+))?')\n"
+        "    async def d(self, request: web.Request, kind: Size = Size.BIG) -> str: ...\n"
+    )
+    namespace: dict[str, Any] = {"__name__": "shop"}
+    exec(compile(source, "shop.py", "exec", dont_inherit=True), namespace)
+    specs = {attr: spec for attr, spec in routes_of(namespace["Shop"]).routes}
+    converted = {}
+    for attr, spec in specs.items():
+        assert isinstance(spec, RouteSpec)
+        [(name, convert, _)] = spec.conversions
+        converted[attr] = (name, convert, spec.required_groups)
+    assert converted == {
+        "a": ("kind", namespace["Color"], ("kind",)),
+        "b": ("kind", namespace["Color"], ("kind",)),
+        "c": ("kind", namespace["Size"], ("kind",)),
+        "d": ("kind", namespace["Size"], ()),
+    }
+    with raises(
+        '"Shop.e": url group "kind" in r"/e/(?P<kind>[^/]+)" has no matching parameter; '
+        'add a parameter named "kind" or rename the group.'
+    ):
+        exec(
+            compile(
+                source + "    @typedsvc.http('GET', r'/e/(?P<kind>[^/]+)')\n"
+                "    async def e(self, request: web.Request, size: Size) -> str: ...\n",
+                "shop.py",
+                "exec",
+                dont_inherit=True,
+            ),
+            {"__name__": "shop"},
+        )

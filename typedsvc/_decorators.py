@@ -127,23 +127,64 @@ class RouteDecorator:
             methods = _methods(where, url, method)
         rule = self._ignore_logging
         ignored = rule if isinstance(rule, bool) else _ignore_logging(where, url, rule)
-        shape, resolved = describe(func, where)
-        problems = _urls.check_route(shape, url)
-        if problems:
-            raise DefinitionError(problems[0])
+        plan = _known_plan(func, url)
+        if plan is None:
+            shape, resolved = describe(func, where)
+            problems = _urls.check_route(shape, url)
+            if problems:
+                raise DefinitionError(problems[0])
+            plan = _plan(shape.params, resolved, _urls.url_groups(url).names)
         groups = _urls.url_groups(url).names
-        params = {param.name: param for param in shape.params}
-        conversions: list[tuple[str, Converter, str]] = []
-        required: list[str] = []
-        for group in groups:
-            param = params.get(group)
-            if param is None or not param.has_default:
-                required.append(group)
-            if param is not None and param.conversion not in (None, "str"):
-                conversions.append((group, *_converter(param.conversion, resolved[group])))
-        spec = RouteSpec(where, methods, url, groups, tuple(conversions), tuple(required), ignored)
+        spec = RouteSpec(where, methods, url, groups, *plan, ignored)
         record(func, ROUTES_ATTR, spec)
         return func
+
+
+# A route's conversions and its required groups (see RouteSpec).
+_Plan: TypeAlias = tuple[tuple[tuple[str, Converter, str], ...], tuple[str, ...]]
+
+
+def _plan(
+    params: tuple[_urls.Param, ...], resolved: dict[str, object], groups: tuple[str, ...]
+) -> _Plan:
+    """How a checked route passes its groups to its handler."""
+    by_name = {param.name: param for param in params}
+    conversions: list[tuple[str, Converter, str]] = []
+    required: list[str] = []
+    for group in groups:
+        param = by_name.get(group)
+        if param is None or not param.has_default:
+            required.append(group)
+        if param is not None and param.conversion not in (None, "str"):
+            conversions.append((group, *_converter(param.conversion, resolved[group])))
+    return tuple(conversions), tuple(required)
+
+
+def _known_plan(func: Callable[..., object], url: str) -> _Plan | None:
+    """The plan of a route whose handler's signature and url's groups passed together
+    before; None when they did not, or when the route needs a closer look."""
+    key = _code_key(func)
+    if key is None or not func.__code__.co_flags & CO_COROUTINE:
+        return None
+    try:
+        return _plan_for(key, _urls.url_groups(url))
+    except (re.error, TypeError):  # an invalid url; an annotation that cannot be hashed
+        return None
+
+
+# The checks pass or fail on a handler's parameters and a url's groups alone, the names
+# aside, and a plan depends on nothing else: routes sharing both, as
+# (self, request, item_id: int) on "/a/(?P<item_id>\d+)" and "/b/(?P<item_id>\d+)" do,
+# are checked and planned once.
+@functools.lru_cache(maxsize=1024)
+def _plan_for(key: _CodeKey, groups: _urls.UrlGroups) -> _Plan | None:
+    known = _classes_only(key)
+    if known is None:
+        return None
+    params, resolved = known
+    if not _urls.route_fits(_urls.HandlerShape("", True, params), groups):
+        return None
+    return _plan(params, resolved, groups.names)
 
 
 class _ErrorHandler(Protocol):

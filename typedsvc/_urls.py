@@ -204,20 +204,12 @@ def takes_request(params: tuple[Param, ...]) -> bool:
 
 def check_route(shape: HandlerShape, url: str) -> list[str]:
     """Every problem with ``url`` routed to the handler ``shape``, in a stable order."""
-    params = shape.params
-    # The usual handler, async with self and the request first, needs no closer look.
-    if (
-        shape.is_async
-        and len(params) >= 2
-        and params[0].kind in _POSITIONAL
-        and params[1].kind in _POSITIONAL
-    ):
-        after_request = params[2:]
-    else:
+    after_request = _usual_after_request(shape)
+    if after_request is None:
         unusable = check_handler_shape(shape, url)
         if unusable:
             return unusable
-        after_request = _after_request(params)
+        after_request = _after_request(shape.params)
     try:
         groups = url_groups(url)
     except re.error as exc:
@@ -225,6 +217,29 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
     if _fits(after_request, groups):
         return []
     return _group_problems(after_request, groups, shape.where, url)
+
+
+def route_fits(shape: HandlerShape, groups: UrlGroups) -> bool:
+    """Whether ``check_route()`` finds no problem for ``shape`` on a url with ``groups``.
+
+    False also when it cannot tell quickly: only the usual handler is looked at here.
+    """
+    after_request = _usual_after_request(shape)
+    return after_request is not None and _fits(after_request, groups)
+
+
+def _usual_after_request(shape: HandlerShape) -> tuple[Param, ...] | None:
+    """The parameters after the request of the usual handler: async, self and the request
+    first. None for any other handler, which needs a closer look."""
+    params = shape.params
+    if (
+        shape.is_async
+        and len(params) >= 2
+        and params[0].kind in _POSITIONAL
+        and params[1].kind in _POSITIONAL
+    ):
+        return params[2:]
+    return None
 
 
 # Parameters that fit a url's groups once fit them again: many routes share both, as
