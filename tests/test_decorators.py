@@ -504,7 +504,7 @@ def test_routes_of_one_signature_and_groups_keep_their_own_conversions() -> None
     )
     namespace: dict[str, Any] = {"__name__": "shop"}
     exec(compile(source, "shop.py", "exec", dont_inherit=True), namespace)
-    specs = {attr: spec for attr, spec in routes_of(namespace["Shop"]).routes}
+    specs = dict(routes_of(namespace["Shop"]).routes)
     converted = {}
     for attr, spec in specs.items():
         assert isinstance(spec, RouteSpec)
