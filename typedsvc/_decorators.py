@@ -175,8 +175,10 @@ def _known_plan(func: Callable[..., object], url: str) -> _Plan | None:
 # The checks pass or fail on a handler's parameters and a url's groups alone, the names
 # aside, and a plan depends on nothing else: routes sharing both, as
 # (self, request, item_id: int) on "/a/(?P<item_id>\d+)" and "/b/(?P<item_id>\d+)" do,
-# are checked and planned once.
-@functools.lru_cache(maxsize=1024)
+# are checked and planned once. The caches stay small: a class whose routes share nothing
+# would otherwise keep a thousand keys alive for the garbage collector to walk (with 1024
+# entries, bench/define.py's class with distinct names took a quarter longer to define).
+@functools.lru_cache(maxsize=256)
 def _plan_for(key: _CodeKey, groups: _urls.UrlGroups) -> _Plan | None:
     known = _classes_only(key)
     if known is None:
@@ -281,7 +283,7 @@ def describe(
 # equal code keys are the same parameters, as classes compare by identity, and their
 # Params are built once. A string annotation's value depends on its module, and equal
 # annotations of other kinds (1 and True) display differently: those go one by one.
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _classes_only(key: _CodeKey) -> tuple[tuple[_urls.Param, ...], dict[str, object]] | None:
     found = _read_code_key(key)
     if not all(isinstance(parameter[3], type) for parameter in found):
@@ -353,7 +355,7 @@ def _parameters(func: Callable[..., object]) -> list[_Parameter]:
 # positional parameters have a default, the keyword-only ones that have one, and its
 # annotations (the return's too). Equal keys, equal parameters.
 _CodeKey: TypeAlias = tuple[
-    tuple[str, ...], int, int, int, int, int, tuple[str, ...], tuple[tuple[str, object], ...]
+    tuple[str, ...], int, int, int, int, int, tuple[str, ...], tuple[str, ...], tuple[object, ...]
 ]
 _STARS: Final = CO_VARARGS | CO_VARKEYWORDS
 _STAR_NAMES: Final = {0: 0, CO_VARARGS: 1, CO_VARKEYWORDS: 1, _STARS: 2}
@@ -369,6 +371,7 @@ def _code_key(func: Callable[..., object]) -> _CodeKey | None:
     ):
         return None
     code = func.__code__
+    annotations = func.__annotations__
     stars = code.co_flags & _STARS
     # co_varnames lists the positional names, the keyword-only ones, then *args and
     # **kwargs when there are, then the other locals.
@@ -381,15 +384,27 @@ def _code_key(func: Callable[..., object]) -> _CodeKey | None:
         stars,
         len(func.__defaults__ or ()),
         tuple(func.__kwdefaults__ or ()),
-        tuple(func.__annotations__.items()),
+        # Names and values apart: two tuples, not one per annotation, for the cache to keep.
+        tuple(annotations),
+        tuple(annotations.values()),
     )
 
 
 def _read_code_key(key: _CodeKey) -> list[_Parameter]:
     """The parameters in ``inspect.signature``'s order and terms, from a code key."""
-    names, positional_only, positional, keyword_only, stars, defaults, with_default, items = key
+    (
+        names,
+        positional_only,
+        positional,
+        keyword_only,
+        stars,
+        defaults,
+        with_default,
+        annotated,
+        annotations_given,
+    ) = key
     first_default = positional - defaults
-    annotations = dict(items)
+    annotations = dict(zip(annotated, annotations_given, strict=True))
     empty = inspect.Parameter.empty
     found: list[_Parameter] = []
     for index, name in enumerate(names[:positional]):

@@ -244,7 +244,8 @@ def _usual_after_request(shape: HandlerShape) -> tuple[Param, ...] | None:
 
 # Parameters that fit a url's groups once fit them again: many routes share both, as
 # (self, request, item_id: int) on "/a/(?P<item_id>\d+)" and on "/b/(?P<item_id>\d+)".
-@functools.lru_cache(maxsize=1024)
+# Kept small, like the decorators' caches.
+@functools.lru_cache(maxsize=256)
 def _fits(after_request: tuple[Param, ...], groups: UrlGroups) -> bool:
     return not _group_problems(after_request, groups, "", "")
 
