@@ -225,7 +225,8 @@ def route_fits(shape: HandlerShape, groups: UrlGroups) -> bool:
     False also when it cannot tell quickly: only the usual handler is looked at here.
     """
     after_request = _usual_after_request(shape)
-    return after_request is not None and _fits(after_request, groups)
+    # Not through _fits(): the caller remembers the answer itself.
+    return after_request is not None and not _group_problems(after_request, groups, "", "")
 
 
 def _usual_after_request(shape: HandlerShape) -> tuple[Param, ...] | None:
