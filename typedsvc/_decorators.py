@@ -134,14 +134,13 @@ class RouteDecorator:
             if problems:
                 raise DefinitionError(problems[0])
             plan = _plan(shape.params, resolved, _urls.url_groups(url).names)
-        groups = _urls.url_groups(url).names
-        spec = RouteSpec(where, methods, url, groups, *plan, ignored)
+        spec = RouteSpec(where, methods, url, *plan, ignored)
         record(func, ROUTES_ATTR, spec)
         return func
 
 
-# A route's conversions and its required groups (see RouteSpec).
-_Plan: TypeAlias = tuple[tuple[tuple[str, Converter, str], ...], tuple[str, ...]]
+# A route's groups, conversions and required groups (see RouteSpec).
+_Plan: TypeAlias = tuple[tuple[str, ...], tuple[tuple[str, Converter, str], ...], tuple[str, ...]]
 
 
 def _plan(
@@ -157,7 +156,7 @@ def _plan(
             required.append(group)
         if param is not None and param.conversion not in (None, "str"):
             conversions.append((group, *_converter(param.conversion, resolved[group])))
-    return tuple(conversions), tuple(required)
+    return groups, tuple(conversions), tuple(required)
 
 
 def _known_plan(func: Callable[..., object], url: str) -> _Plan | None:

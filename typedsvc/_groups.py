@@ -28,7 +28,8 @@ _SET_OPERATIONS: Final = ("--", "&&", "~~", "||")
 _MAX_REPEAT: Final = 65535
 # Characters that are not plain text ("." matches one character: plain enough here).
 _SPECIAL: Final = frozenset("\\[]()*+?{}|^$")
-_TEXT: Final = re.compile(r"[^\\\[\]()*+?{}|^$]+")
+# A run of plain text, read at once.
+_TEXT: Final = re.compile(f"[^{re.escape(''.join(sorted(_SPECIAL)))}]+")
 # A named group's opening, its name an ASCII identifier (re takes others, read by compiling).
 _NAMED: Final = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 

@@ -6,7 +6,7 @@ import inspect
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal, TypeVar
 
 from typedsvc import _errors
 from typedsvc._decorators import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteSpec
@@ -17,6 +17,7 @@ from typedsvc._static import StaticSpec
 from typedsvc._urls import route_key
 from typedsvc._websocket import WebsocketSpec
 
+T = TypeVar("T")
 AnyRoute = RouteSpec | StaticSpec | WebsocketSpec
 # isinstance() takes a tuple in a third of the time it takes the union.
 _ROUTE_SPECS: Final = (RouteSpec, StaticSpec, WebsocketSpec)
@@ -77,7 +78,7 @@ class Service:
         members: dict[str, object] = {}
         for klass in reversed(cls.__mro__):
             members.update(vars(klass))
-        _REGISTRY[cls] = _collect(members)
+        _REGISTRY[cls] = ServiceRoutes(_collect_routes(members), _collect_error_handlers(members))
 
 
 LifecycleHook = Literal["_start_service", "_started_service", "_stopping_service", "_stop_service"]
@@ -102,11 +103,9 @@ def routes_of(cls: type[Service]) -> ServiceRoutes:
     return _REGISTRY.get(cls, ServiceRoutes())
 
 
-def _collect(members: dict[str, object]) -> ServiceRoutes:
-    """The routes and error handlers among ``members``, in one pass over them."""
+def _collect_routes(members: dict[str, object]) -> tuple[tuple[str, AnyRoute], ...]:
     routes: list[tuple[str, AnyRoute]] = []
     seen: dict[tuple[str, str], AnyRoute] = {}
-    handlers: dict[int, tuple[str, ErrorSpec]] = {}
     for attr, member in members.items():
         for spec in getattr(member, ROUTES_ATTR, ()):
             if not isinstance(spec, _ROUTE_SPECS):
@@ -118,15 +117,21 @@ def _collect(members: dict[str, object]) -> ServiceRoutes:
                         _errors.duplicate_route(spec.where, spec.url, method, first.where)
                     )
             routes.append((attr, spec))
-        for error_spec in getattr(member, ERRORS_ATTR, ()):
-            if not isinstance(error_spec, ErrorSpec):
-                continue
-            if error_spec.status in handlers:
-                first_where = handlers[error_spec.status][1].where
+    return tuple(routes)
+
+
+def _collect_error_handlers(members: dict[str, object]) -> tuple[tuple[str, ErrorSpec], ...]:
+    handlers: dict[int, tuple[str, ErrorSpec]] = {}
+    for attr, member in members.items():
+        for spec in _specs(member, ERRORS_ATTR, ErrorSpec):
+            if spec.status in handlers:
+                first = handlers[spec.status][1].where
                 raise DefinitionError(
-                    _errors.duplicate_error_handler(
-                        error_spec.where, error_spec.status, first_where
-                    )
+                    _errors.duplicate_error_handler(spec.where, spec.status, first)
                 )
-            handlers[error_spec.status] = (attr, error_spec)
-    return ServiceRoutes(tuple(routes), tuple(handlers.values()))
+            handlers[spec.status] = (attr, spec)
+    return tuple(handlers.values())
+
+
+def _specs(member: object, attr: str, kind: type[T]) -> list[T]:
+    return [spec for spec in getattr(member, attr, ()) if isinstance(spec, kind)]
