@@ -28,6 +28,9 @@ from typedsvc._urls import decode_path_value, literal_parts
 AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Matcher = Callable[[str], dict[str, str] | None]
 Resolved = tuple[UrlMappingMatchInfo | None, set[str]]
+# A route as resolution tries it: its literal prefix, its matcher, its routes by method
+# and those methods.
+Entry = tuple[str, Matcher, dict[str, AbstractRoute], frozenset[str]]
 
 
 class PrefixIndex:
@@ -53,35 +56,23 @@ class PrefixIndex:
         self._sorted = None
         self._lengths = sorted(self._by_length)
 
-    def under(self, key: str) -> Callable[[str], list[int]]:
-        """``candidates()`` for the paths that start with ``key``, mostly worked out now.
+    def under(self, key: str) -> list[int]:
+        """The routes that may match a path starting with ``key``, in declaration order.
 
-        A route whose prefix is no longer than ``key`` is a candidate exactly when its
-        prefix starts ``key``; only the longer prefixes that extend ``key`` are left to
-        compare with the path.
+        They are those whose prefix starts ``key`` (a candidate for every such path) and
+        those whose longer prefix extends it; a path's candidates among them are the
+        ones whose prefix it starts with.
         """
-        always = self.candidates(key)
+        found = self.candidates(key)
         if self._sorted is None:
             self._sorted = sorted((prefix, index) for index, prefix in enumerate(self._prefixes))
         # The prefixes that start with the key sit together in sorted order.
-        maybe: list[tuple[str, int]] = []
         for prefix, index in self._sorted[bisect.bisect_left(self._sorted, (key, -1)) :]:
             if not prefix.startswith(key):
                 break
             if len(prefix) > len(key):
-                maybe.append((prefix, index))
-        maybe.sort(key=lambda entry: entry[1])
-        full = self.candidates
-
-        def candidates(path: str) -> list[int]:
-            if not path.startswith(key):  # pragma: no cover - aiohttp's index rules it out
-                return full(path)
-            found = [index for prefix, index in maybe if path.startswith(prefix)]
-            if not always:
-                return found
-            return sorted(always + found) if found else always
-
-        return candidates
+                found.append(index)
+        return sorted(found)
 
     def prefixes(self) -> list[str]:
         """Every prefix a route was added with."""
@@ -155,13 +146,14 @@ class ServiceResource(_TypedsvcResource):
 
     def __init__(self, router: web.UrlDispatcher, unmatched: AiohttpHandler) -> None:
         super().__init__()
-        self._entries: list[tuple[Matcher, dict[str, AbstractRoute], frozenset[str]]] = []
+        self._entries: list[Entry] = []
         self._index = PrefixIndex()
         self._exact_urls: list[str] = []
         self._router = router
         self._unmatched = Route(hdrs.METH_ANY, unmatched, self, RouteLogging(False))
-        # Both set by freeze(), when no more routes or resources can be added.
-        self._exact: dict[str, _ExactPath] | None = None
+        # Both set by freeze(), when no more routes or resources can be added; until
+        # then every path goes through the regexes.
+        self._exact: dict[str, _ExactPath] = {}
         self.answers_unmatched = False
 
     def shortcuts(self) -> list[Shortcut]:
@@ -197,7 +189,7 @@ class ServiceResource(_TypedsvcResource):
         self._index.add(prefix)
         if exact and whole_path:
             self._exact_urls.append(prefix)
-        self._exact = None
+        self._exact = {}
         answered = list(methods)
         if "GET" in answered and "HEAD" not in answered:
             answered.append("HEAD")
@@ -205,7 +197,7 @@ class ServiceResource(_TypedsvcResource):
         routes: dict[str, AbstractRoute] = {
             method: Route(method, handler, self, logging_rule) for method in answered
         }
-        self._entries.append((match, routes, frozenset(routes)))
+        self._entries.append((prefix, match, routes, frozenset(routes)))
 
     def freeze(self) -> None:
         exact: dict[str, _ExactPath] = {}
@@ -214,7 +206,7 @@ class ServiceResource(_TypedsvcResource):
                 continue
             resolved = exact[path] = _ExactPath()
             for index in self._index.candidates(path):
-                match, routes, _ = self._entries[index]
+                _, match, routes, _ = self._entries[index]
                 values = match(path)
                 if values is not None:
                     resolved.add(values, routes)
@@ -230,41 +222,47 @@ class ServiceResource(_TypedsvcResource):
         return self._prefix or "/"
 
     def __len__(self) -> int:
-        return sum(len(routes) for _, routes, _ in self._entries)
+        return sum(len(routes) for _, _, routes, _ in self._entries)
 
     def __iter__(self) -> Iterator[AbstractRoute]:
-        for _, routes, _ in self._entries:
+        for _, _, routes, _ in self._entries:
             yield from routes.values()
 
     async def resolve(self, request: web.Request) -> Resolved:
         return self.resolve_now(request)
 
-    def candidates_under(self, key: str) -> Callable[[str], list[int]]:
+    def entries_under(self, key: str) -> tuple[Entry, ...]:
         """The routes that may match a path starting with ``key`` (see PrefixIndex.under)."""
-        return self._index.under(key)
+        return tuple(self._entries[index] for index in self._index.under(key))
 
-    def resolve_now(
-        self, request: web.Request, candidates: Callable[[str], list[int]] | None = None
-    ) -> Resolved:
+    def resolve_now(self, request: web.Request, entries: Sequence[Entry] | None = None) -> Resolved:
         """The route of the service that takes the request, as ``resolve()`` gives it.
 
-        ``candidates`` narrows the routes tried, for a shortcut that knows where the path starts.
+        ``entries`` narrows the routes tried, for a shortcut that knows where the path starts.
         """
-        path = self._path(request)
-        if path is None:
-            return None, set()
+        if self._prefix:
+            below = self._path(request)
+            if below is None:  # pragma: no cover - aiohttp asks a sub-app only below its prefix
+                return None, set()
+            path = below
+        else:
+            # The usual service, not below a sub-app prefix: the request's path as it is.
+            path = request.rel_url.path_safe
         method = request.method
-        if self._exact is not None:
-            resolved = self._exact.get(path)
-            if resolved is not None:
-                found = resolved.by_method.get(method)
-                if found is not None:
-                    return UrlMappingMatchInfo(found[0].copy(), found[1]), set()
-                return self._no_match(set(resolved.allowed))
+        resolved = self._exact.get(path)
+        if resolved is not None:
+            found = resolved.by_method.get(method)
+            if found is not None:
+                return UrlMappingMatchInfo(found[0].copy(), found[1]), set()
+            return self._no_match(set(resolved.allowed))
         allowed: set[str] = set()
-        entries = self._entries
-        for index in (candidates or self._index.candidates)(path):
-            match, routes, methods = entries[index]
+        if entries is None:
+            every = self._entries
+            entries = [every[index] for index in self._index.candidates(path)]
+        for prefix, match, routes, methods in entries:
+            # Only a shortcut's routes can fail this: the index checked the others.
+            if not path.startswith(prefix):
+                continue
             values = match(path)
             if values is None:
                 continue
@@ -288,7 +286,7 @@ class ServiceResource(_TypedsvcResource):
         path = request.rel_url.path_safe
         if not self._prefix:
             return path
-        if not path.startswith(self._prefix):
+        if not path.startswith(self._prefix):  # pragma: no cover - as in resolve_now()
             return None
         return path[len(self._prefix) :] or "/"
 
@@ -299,7 +297,7 @@ class ServiceResource(_TypedsvcResource):
         if path is None:  # pragma: no cover - resolve_now() matched it below the prefix
             return allowed
         for index in self._index.candidates(path):
-            match, _, methods = self._entries[index]
+            _, match, _, methods = self._entries[index]
             if match(path) is not None:
                 allowed |= methods
         return allowed
@@ -362,7 +360,7 @@ class Shortcut(_TypedsvcResource):
         super().__init__()
         self.service = service
         self._key = key
-        self._candidates = service.candidates_under(key)
+        self._entries = service.entries_under(key)
 
     @property
     def canonical(self) -> str:
@@ -383,4 +381,4 @@ class Shortcut(_TypedsvcResource):
     async def resolve(self, request: web.Request) -> Resolved:
         if not self.service.answers_unmatched:
             return None, set()
-        return self.service.resolve_now(request, self._candidates)
+        return self.service.resolve_now(request, self._entries)
