@@ -5,8 +5,11 @@ uvloop and typedsvc installed editable with --no-deps), so all share one interpr
 aiohttp; tomodachi never lands in .venv. Each server is its own process pinned to CPU 0
 (``taskset -c 0``) and wrk is pinned to CPU 1. Rounds are interleaved: every scenario runs
 on aiohttp, typedsvc and tomodachi back to back, then the next scenario, then the next
-round. Prints a markdown table and writes it to bench/results/latest.md, or latest-uvloop.md
-with --loop uvloop (--quick, a smoke test of this script, writes bench/results/quick.md).
+round; within a round, each server's run is made of 1 s slices taken in turn with the
+other servers' (A B C A B C ...), so that a slow few seconds of the host fall on all of
+them. Prints a markdown table and writes it to bench/results/latest.md, or
+latest-uvloop.md with --loop uvloop (--quick, a smoke test of this script, writes
+bench/results/quick.md).
 
 Usage: ./bench/run [--rounds 3] [--duration 5] [--connections 32] [--loop asyncio|uvloop]
        [--quick]
@@ -57,6 +60,9 @@ CHECK_TIMEOUT_S: Final = 10.0
 # Beyond its own -d, the time a wrk run may take before it counts as hung.
 WRK_SLACK_S: Final = 60.0
 WARMUP_S: Final = 1
+# The length of a slice: a run of --duration seconds is that many slices, each server's in
+# turn with the others' (wrk's -d takes whole seconds).
+SLICE_S: Final = 1
 ROUTE_COUNTS: Final = (1, 100, 1000)
 SHAPES: Final[tuple[_http_servers.Shape, ...]] = ("distinct", "common")
 TARGET_VS_AIOHTTP: Final = 0.95
@@ -129,8 +135,21 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Slice:
+    """One wrk invocation against one server, and what the server spent meanwhile."""
+
+    requests: int
+    duration_us: int
+    p99_us: float
+    socket_errors: int
+    cpu_s: float
+    wall_s: float
+    steal_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
-    """One wrk run."""
+    """One server's run in one round: the sum of its slices."""
 
     rps: float
     p99_ms: float
@@ -141,6 +160,21 @@ class Run:
     cpu_share: float
     # The share of the wall time the hypervisor ran something else on CPU 0 (steal time).
     steal_share: float
+
+    @classmethod
+    def of(cls, slices: Sequence[Slice]) -> Run:
+        """A run of ``slices``: req/s over their summed time, the median of their p99s."""
+        requests = sum(part.requests for part in slices)
+        cpu = sum(part.cpu_s for part in slices)
+        wall = sum(part.wall_s for part in slices)
+        return cls(
+            rps=requests / (sum(part.duration_us for part in slices) / 1e6),
+            p99_ms=statistics.median(part.p99_us for part in slices) / 1000,
+            socket_errors=sum(part.socket_errors for part in slices),
+            cpu_us=cpu / requests * 1e6,
+            cpu_share=cpu / wall,
+            steal_share=sum(part.steal_s for part in slices) / wall,
+        )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Settings:
@@ -447,11 +481,15 @@ def _answer_problems(server: Server, scenario: Scenario) -> str:
     return "; ".join(problems)
 
 
-def wrk_run(
-    wrk: str, script: Path, server: Server, scenario: Scenario, seconds: int, conns: int
-) -> Run:
-    """Load ``server`` with ``scenario`` for ``seconds``; exit on non-2xx or a dead server."""
-    return wrk_runs(wrk, script, (server,), scenario, seconds, conns)[0]
+def sliced_runs(
+    wrk: str, script: Path, servers: Sequence[Server], scenario: Scenario, settings: Settings
+) -> list[Run]:
+    """One run of ``settings.duration`` s per server, in 1 s slices taken in turn."""
+    slices: list[list[Slice]] = [[] for _ in servers]
+    for _ in range(settings.duration // SLICE_S):
+        for server, taken in zip(servers, slices, strict=True):
+            taken.extend(wrk_runs(wrk, script, (server,), scenario, SLICE_S, settings.connections))
+    return [Run.of(taken) for taken in slices]
 
 
 def wrk_runs(
@@ -461,8 +499,8 @@ def wrk_runs(
     scenario: Scenario,
     seconds: int,
     conns: int,
-) -> list[Run]:
-    """Load each of ``servers`` with its own wrk, all at once; one Run per server."""
+) -> list[Slice]:
+    """Load each of ``servers`` with its own wrk, all at once; one Slice per server."""
     for server in servers:
         if not _alive(server):
             _server_failed(server, "has exited")
@@ -485,24 +523,24 @@ def wrk_runs(
         sys.exit(f"wrk did not finish in {seconds + WRK_SLACK_S:.0f} s; it has hung.")
     wall = time.monotonic() - wall_before
     steal = _steal() - steal_before
-    runs: list[Run] = []
+    taken: list[Slice] = []
     for server, command, running, (stdout, stderr), before in zip(
         servers, commands, loads, outputs, cpu_before, strict=True
     ):
         cpu = _cpu_seconds(server) - before
         result = subprocess.CompletedProcess(command, running.returncode, stdout, stderr)
-        runs.append(_run_of(result, server, scenario, cpu, wall, steal))
-    return runs
+        taken.append(_slice_of(result, server, scenario, cpu, wall, steal))
+    return taken
 
 
-def _run_of(
+def _slice_of(
     result: subprocess.CompletedProcess[str],
     server: Server,
     scenario: Scenario,
     cpu: float,
     wall: float,
     steal: float,
-) -> Run:
+) -> Slice:
     """What one wrk run measured; exits on non-2xx or a dead server."""
     if result.returncode != 0:
         _common.fail("wrk failed", result)
@@ -519,13 +557,14 @@ def _run_of(
             result,
         )
     errors = sum(numbers[kind] for kind in ("connect", "read", "write", "timeout"))
-    return Run(
-        rps=numbers["requests"] / (numbers["duration_us"] / 1e6),
-        p99_ms=numbers["p99_us"] / 1000,
+    return Slice(
+        requests=numbers["requests"],
+        duration_us=numbers["duration_us"],
+        p99_us=numbers["p99_us"],
         socket_errors=errors,
-        cpu_us=cpu / numbers["requests"] * 1e6,
-        cpu_share=cpu / wall,
-        steal_share=steal / wall,
+        cpu_s=cpu,
+        wall_s=wall,
+        steal_s=steal,
     )
 
 
@@ -558,13 +597,12 @@ def measure(settings: Settings, groups: list[Group], wrk: str, script: Path) -> 
     results: Results = {}
     for round_number in range(1, settings.rounds + 1):
         for index, group in enumerate(groups):
-            for server in group.servers:
-                if round_number == 1:
+            if round_number == 1:
+                for server in group.servers:
                     # Untimed: connections, caches and the allocator settle first.
-                    wrk_run(wrk, script, server, group.scenario, WARMUP_S, settings.connections)
-                run = wrk_run(
-                    wrk, script, server, group.scenario, settings.duration, settings.connections
-                )
+                    wrk_runs(wrk, script, (server,), group.scenario, WARMUP_S, settings.connections)
+            runs = sliced_runs(wrk, script, group.servers, group.scenario, settings)
+            for server, run in zip(group.servers, runs, strict=True):
                 results.setdefault((index, server.label), []).append(run)
                 print(
                     f"round {round_number}/{settings.rounds} {group.section}: "
@@ -574,9 +612,12 @@ def measure(settings: Settings, groups: list[Group], wrk: str, script: Path) -> 
                 )
             if group.section == "scenarios":
                 pair = [server for server in group.servers if server.label in PAIRED]
-                runs = wrk_runs(
-                    wrk, script, pair, group.scenario, settings.duration, settings.connections
-                )
+                runs = [
+                    Run.of([part])
+                    for part in wrk_runs(
+                        wrk, script, pair, group.scenario, settings.duration, settings.connections
+                    )
+                ]
                 for server, run in zip(pair, runs, strict=True):
                     results.setdefault((index, f"paired {server.label}"), []).append(run)
                 print(
@@ -796,7 +837,9 @@ def report(
         f"event loop **{settings.loop}**. Each server is its own process pinned to CPU "
         f"{SERVER_CPU}, wrk is pinned to CPU {WRK_CPU}. {settings.rounds} round(s), "
         "interleaved: each request runs on aiohttp, typedsvc (and tomodachi) back to back, "
-        "then the next request, then the next round. req/s and p99 latency are medians over "
+        "then the next request, then the next round; within a round each server's run is "
+        f"made of {SLICE_S} s slices taken in turn with the other servers' (A B C A B C ...), "
+        "and its p99 is the median of its slices'. req/s and p99 latency are medians over "
         "the rounds; a ratio is the median of the ratios within each round (both runs "
         "minutes apart at most), so it need not equal the ratio of the medians shown. "
         "Access logs are off and keep-alive is on in every server unless said otherwise.",
@@ -905,7 +948,9 @@ def facts(settings: Settings, wrk: str) -> dict[str, str]:
     return {
         "command": os.environ.get("TYPEDSVC_BENCH_COMMAND", "").strip() or _common.command_line(),
         "wrk command": f"taskset -c {WRK_CPU} wrk -t1 -c{settings.connections} "
-        f"-d{settings.duration}s --latency -s done.lua http://127.0.0.1:PORT/PATH",
+        f"-d{SLICE_S}s --latency -s done.lua http://127.0.0.1:PORT/PATH, a slice "
+        f"({settings.duration // SLICE_S} a run); a paired run: the same with "
+        f"-d{settings.duration}s, one wrk for each of the two servers",
         "wrk version": (wrk_version.stdout + wrk_version.stderr).strip().splitlines()[0],
         "Python version": f"{python.stdout.strip()} (all servers)",
         "typedsvc version": versions["typedsvc"],
