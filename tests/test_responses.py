@@ -390,6 +390,16 @@ def test_normalize_passes_a_stream_response_through() -> None:
             "headers whose names and values are not all str",
             id="mapping-headers-value-int",
         ),
+        pytest.param(
+            {"headers": MappingProxyType({b"X-A": "1"})},
+            "headers whose names and values are not all str",
+            id="mapping-headers-name-bytes",
+        ),
+        pytest.param(
+            {"headers": {"X-A": b"1"}},
+            "headers whose names and values are not all str",
+            id="headers-value-bytes",
+        ),
         pytest.param({"headers": 5}, "headers of type int", id="headers-int"),
         pytest.param({"headers": "X-A: 1"}, "headers of type str", id="headers-str"),
         pytest.param(

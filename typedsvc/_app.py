@@ -8,6 +8,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Final
 
 from aiohttp import hdrs, web
@@ -34,6 +35,7 @@ _BODY_HEADERS: Final = frozenset(
     {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
 )
 _MAX_ECHOED_VALUE: Final = 60
+_NO_GROUPS: Final[Mapping[str, object]] = MappingProxyType({})
 
 
 def create_app(service: Service) -> web.Application:
@@ -140,7 +142,8 @@ def _route_handler(
                 length = request.content_length
                 if length is not None and length > max_size:
                     raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
-                kwargs: Mapping[str, object] = request.match_info
+                # A url without groups has nothing in match_info: reading it is a call.
+                kwargs: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
                 if conversions or len(kwargs) < group_count:
                     kwargs = _arguments(kwargs, conversions, required, group_count)
                 if middlewares:
