@@ -6,8 +6,8 @@ aiohttp; tomodachi never lands in .venv. Each server is its own process pinned t
 (``taskset -c 0``) and wrk is pinned to CPU 1. Rounds are interleaved: every scenario runs
 on aiohttp, typedsvc and tomodachi back to back, then the next scenario, then the next
 round; within a round, each server's run is made of 1 s slices taken in turn with the
-other servers' (A B C A B C ...), so that a slow few seconds of the host fall on all of
-them. Prints a markdown table and writes it to bench/results/latest.md, or
+other servers' (A B C, C B A, A B C ...), so that a slow few seconds of the host fall on
+all of them. Prints a markdown table and writes it to bench/results/latest.md, or
 latest-uvloop.md with --loop uvloop (--quick, a smoke test of this script, writes
 bench/results/quick.md).
 
@@ -205,30 +205,35 @@ def ensure_tools() -> str:
             "taskset is not on PATH; it pins servers and wrk to their CPUs. It is part of "
             "util-linux: apt-get install -y util-linux."
         )
-    found = shutil.which("wrk")
+    return ensure_tool("wrk", "wrk", "the HTTP load generator")
+
+
+def ensure_tool(command: str, package: str, what: str) -> str:
+    """The path of ``command``, installed with apt-get when it is missing; exit if it cannot be."""
+    found = shutil.which(command)
     if found is not None:
         return found
-    how = "apt-get update && apt-get install -y wrk"
+    how = f"apt-get update && apt-get install -y {package}"
     problem = "apt-get is not available" if shutil.which("apt-get") is None else ""
     if not problem and os.geteuid() != 0:
         problem = "this script is not running as root"
     if not problem:
-        print(f"wrk is not on PATH; installing it: {how}", file=sys.stderr)
+        print(f"{command} is not on PATH; installing it: {how}", file=sys.stderr)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "wrk"]):
-            result = _common.run(command, timeout=INSTALL_TIMEOUT_S, env=env)
+        for step in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
+            result = _common.run(step, timeout=INSTALL_TIMEOUT_S, env=env)
             if result.returncode != 0:
-                problem = f"`{shlex.join(command)}` failed:\n{result.stdout}{result.stderr}"
+                problem = f"`{shlex.join(step)}` failed:\n{result.stdout}{result.stderr}"
                 break
-        found = shutil.which("wrk")
+        found = shutil.which(command)
         if found is not None:
             return found
-        problem = problem or "apt-get installed a wrk that is not on PATH"
+        problem = problem or f"apt-get installed a {command} that is not on PATH"
     sys.exit(
-        f"wrk, the HTTP load generator, is missing and could not be installed ({problem}).\n"
-        f"Install it, then run ./bench/run again:\n"
+        f"{command}, {what}, is missing and could not be installed ({problem}).\n"
+        f"Install it, then run the benchmark again:\n"
         f"  Debian or Ubuntu: sudo sh -c '{how}'\n"
-        "  (the benchmark needs Linux: it pins CPUs with taskset and reads /proc)"
+        "  (the benchmarks need Linux: they pin CPUs with taskset and read /proc)"
     )
 
 
@@ -300,7 +305,7 @@ def plan(settings: Settings, workdir: Path) -> tuple[list[Server], list[Group]]:
         port = next(ports)
         file = workdir / f"{name}.py"
         file.write_text(source(port))
-        command = _command(label, file, port, settings.loop, access_log)
+        command = server_command(label, file, port, settings.loop, access_log)
         made.append(Server(label, name, port, file, command, access_log))
         return made[-1]
 
@@ -346,7 +351,7 @@ def _aiohttp_routes(port: int, routes: RouteSet) -> str:
     return _http_servers.aiohttp_routes_source(routes)
 
 
-def _command(label: Label, file: Path, port: int, loop: str, access_log: bool) -> list[str]:
+def server_command(label: Label, file: Path, port: int, loop: str, access_log: bool) -> list[str]:
     """The command that serves ``file`` on ``port`` from BENCH_VENV."""
     bin = BENCH_VENV / "bin"
     if label == "aiohttp":
@@ -359,7 +364,7 @@ def _command(label: Label, file: Path, port: int, loop: str, access_log: bool) -
     return [str(bin / "tomodachi"), "run", "--production", "--loop", loop, file.name]
 
 
-def _server_env() -> dict[str, str]:
+def server_env() -> dict[str, str]:
     # PYTHON* (dev mode, asyncio debug, tracemalloc ...) and TOMODACHI_* settings of the
     # caller would change what is measured, for some servers only.
     return {
@@ -371,7 +376,7 @@ def _server_env() -> dict[str, str]:
 
 def start(all_servers: list[Server], workdir: Path) -> None:
     """Start every server on SERVER_CPU and wait until each accepts connections."""
-    env = _server_env()
+    env = server_env()
     for server in all_servers:
         with server.log.open("wb") as log:
             server.process = subprocess.Popen(
@@ -385,7 +390,7 @@ def start(all_servers: list[Server], workdir: Path) -> None:
             )
     deadline = time.monotonic() + START_TIMEOUT_S
     for server in all_servers:
-        while not _accepts(server.port):
+        while not accepts(server.port):
             if not _alive(server):
                 _server_failed(server, "exited before it accepted connections")
             if time.monotonic() > deadline:
@@ -393,7 +398,7 @@ def start(all_servers: list[Server], workdir: Path) -> None:
             time.sleep(0.1)
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
@@ -486,8 +491,10 @@ def sliced_runs(
 ) -> list[Run]:
     """One run of ``settings.duration`` s per server, in 1 s slices taken in turn."""
     slices: list[list[Slice]] = [[] for _ in servers]
-    for _ in range(settings.duration // SLICE_S):
-        for server, taken in zip(servers, slices, strict=True):
+    order = list(zip(servers, slices, strict=True))
+    for number in range(settings.duration // SLICE_S):
+        # A B C, then C B A: a drift of the host's speed within the round favours no server.
+        for server, taken in order if number % 2 == 0 else order[::-1]:
             taken.extend(wrk_runs(wrk, script, (server,), scenario, SLICE_S, settings.connections))
     return [Run.of(taken) for taken in slices]
 
@@ -838,7 +845,7 @@ def report(
         f"{SERVER_CPU}, wrk is pinned to CPU {WRK_CPU}. {settings.rounds} round(s), "
         "interleaved: each request runs on aiohttp, typedsvc (and tomodachi) back to back, "
         "then the next request, then the next round; within a round each server's run is "
-        f"made of {SLICE_S} s slices taken in turn with the other servers' (A B C A B C ...), "
+        f"made of {SLICE_S} s slices taken in turn with the other servers' (A B C, C B A, ...), "
         "and its p99 is the median of its slices'. req/s and p99 latency are medians over "
         "the rounds; a ratio is the median of the ratios within each round (both runs "
         "minutes apart at most), so it need not equal the ratio of the medians shown. "

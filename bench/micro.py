@@ -72,7 +72,7 @@ def routes_service(count: int, shared: bool) -> tuple[typedsvc.Service, str, str
             return id
 
         handler.__name__ = handler.__qualname__ = f"route{index}"
-        namespace[handler.__name__] = typedsvc.http("GET", url(index))(handler)
+        namespace[handler.__name__] = typedsvc.http("GET", url(index))(handler)  # type: ignore[typedsvc-url-literal]
     service = type(f"Routes{count}", (typedsvc.Service,), namespace)()
 
     def path(index: int) -> str:
