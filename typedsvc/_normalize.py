@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Never
 
@@ -134,7 +134,7 @@ def _build(
         # then the handler's own headers over them, all in C.
         merged = CIMultiDict(defaults.headers)
         if headers:
-            _check_header_types(headers)
+            _check_header_types(headers.items())
             merged.update(headers)
     else:
         # Pairs may repeat a name (two Set-Cookie): added one by one, defaults after.
@@ -170,18 +170,14 @@ def _build(
         raise InvalidResponseError(f"a response aiohttp rejects: {exc}") from None
 
 
-def _check_header_types(headers: Mapping[str, str]) -> None:
-    """Raise unless every name and value of ``headers`` is a str (an istr is one).
+def _check_header_types(items: Iterable[tuple[object, object]]) -> None:
+    """Raise unless every name and value is a str (an istr is one).
 
     Typed code passes only str; untyped code can pass anything.
     """
-    try:
-        # str.join() checks the type of every item, in C: a response with headers pays
-        # this on every request.
-        "".join(headers)
-        "".join(headers.values())
-    except TypeError:
-        raise _not_str_headers() from None
+    for name, value in items:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise _not_str_headers()
 
 
 def _not_str_headers() -> InvalidResponseError:
@@ -218,7 +214,7 @@ def _headers(headers: Headers) -> CIMultiDict[str]:
     """Headers other than a dict (a dict goes over the defaults' template in _build)."""
     merged: CIMultiDict[str] = CIMultiDict()
     if isinstance(headers, Mapping):
-        _check_header_types(headers)
+        _check_header_types(headers.items())
         merged.extend(headers.items())
         return merged
     # Checked as an object: untyped code can pass anything here.
