@@ -139,9 +139,11 @@ def _route_handler(
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             try:
-                length = request.content_length
-                if length is not None and length > max_size:
-                    raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=length)
+                # aiohttp has read (and kept) request.headers before any handler runs;
+                # request.content_length would be one more Python call on every request.
+                length = request.headers.get(hdrs.CONTENT_LENGTH)
+                if length is not None and int(length) > max_size:
+                    raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
                 # A url without groups has nothing in match_info: reading it is a call.
                 kwargs: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
                 if conversions or len(kwargs) < group_count:
@@ -153,8 +155,11 @@ def _route_handler(
                         request,
                         lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
                     )
-                else:
+                elif kwargs:
                     value = await call(request, **kwargs)
+                else:
+                    # Without a keyword argument the call skips building a dict for them.
+                    value = await call(request)
                 response = normalize(value, defaults)
                 if response is not value and not finish.every_response:
                     # normalize() built it with the Server header: finish() has nothing to add.
