@@ -378,16 +378,8 @@ def start(all_servers: list[Server], workdir: Path) -> None:
     """Start every server on SERVER_CPU and wait until each accepts connections."""
     env = server_env()
     for server in all_servers:
-        with server.log.open("wb") as log:
-            server.process = subprocess.Popen(
-                ["taskset", "-c", SERVER_CPU, *server.command],
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        command = ["taskset", "-c", SERVER_CPU, *server.command]
+        server.process = spawn(command, server.log, workdir, env)
     deadline = time.monotonic() + START_TIMEOUT_S
     for server in all_servers:
         while not accepts(server.port):
@@ -396,6 +388,20 @@ def start(all_servers: list[Server], workdir: Path) -> None:
             if time.monotonic() > deadline:
                 _server_failed(server, f"did not accept connections in {START_TIMEOUT_S:.0f} s")
             time.sleep(0.1)
+
+
+def spawn(command: list[str], log: Path, cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a server in a process group of its own, its output going to ``log``."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def accepts(port: int) -> bool:

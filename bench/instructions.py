@@ -138,16 +138,9 @@ def count(
     command = http_bench.server_command(label, file, port, settings.loop, access_log=False)
     env = {**http_bench.server_env(), "PYTHONHASHSEED": "0"}
     valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*valgrind, f"--callgrind-out-file={out}", *command],
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = http_bench.spawn(
+        [*valgrind, f"--callgrind-out-file={out}", *command], log, workdir, env
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not http_bench.accepts(port):
