@@ -1,12 +1,14 @@
-"""Fixtures: serve a Service on 127.0.0.1 through aiohttp's test utilities."""
+"""Fixtures: serve a Service on 127.0.0.1 through aiohttp's test utilities or ``typedsvc run``."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from served import Start, starting
 
 import typedsvc
 
@@ -28,3 +30,10 @@ async def serve() -> AsyncIterator[MakeClient]:
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def start(tmp_path: Path) -> AsyncIterator[Start]:
+    """Start ``typedsvc run ARGS...`` in ``tmp_path``; every process is stopped at teardown."""
+    async with starting(tmp_path) as start_:
+        yield start_

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
-import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
@@ -17,6 +15,7 @@ from aiohttp.abc import AbstractMatchInfo
 from typedsvc._access_log import AccessLogger, file_logger
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
 from typedsvc._decorators import RouteSpec
+from typedsvc._finish import Finish, may_return_prepared
 from typedsvc._middleware import through
 from typedsvc._normalize import Defaults, InvalidResponseError, normalize
 from typedsvc._options import HttpOptions
@@ -49,7 +48,7 @@ def create_app(service: Service) -> web.Application:
         raise TypeError(f"create_app() takes a typedsvc.Service, got {type(service).__name__}.")
     options = service.options.http
     errors = _ErrorHandlers(service)
-    finish = _Finish(options)
+    finish = Finish(options)
     access_log: logging.Logger | None = LOGGER.getChild("access") if options.access_log else None
     file_handler: logging.Handler | None = None
     if isinstance(options.access_log, str):
@@ -83,6 +82,8 @@ def create_app(service: Service) -> web.Application:
     app.router.register_resource(resource)
     for shortcut in resource.shortcuts():
         app.router.register_resource(shortcut)
+    if _may_return_prepared(service):
+        app.on_response_prepare.append(finish.on_prepare(resource))
 
     # aiohttp runs on_startup before the server accepts requests, on_shutdown once it has
     # stopped accepting them, and on_cleanup after the requests in flight have drained.
@@ -90,7 +91,7 @@ def create_app(service: Service) -> web.Application:
         await run_hook(service, "_start_service")
 
     async def stopping(app: web.Application) -> None:
-        finish.stopping = True
+        finish.stop()
         await websockets.close_all()
         await run_hook(service, "_stopping_service")
 
@@ -107,6 +108,18 @@ def create_app(service: Service) -> web.Application:
     return app
 
 
+def _may_return_prepared(service: Service) -> bool:
+    """Whether a handler, error handler or middleware of ``service`` is declared so that
+    it may return a response it prepared itself (see typedsvc/_finish.py)."""
+    declared = routes_of(type(service))
+    calls: list[Callable[..., object]] = [
+        getattr(service, attr) for attr, spec in declared.routes if isinstance(spec, RouteSpec)
+    ]
+    calls.extend(getattr(service, attr) for attr, _ in declared.error_handlers)
+    calls.extend(service.http_middleware)
+    return any(may_return_prepared(call) for call in calls)
+
+
 def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> dict[str, Any]:
     return {
         "access_log_class": AccessLogger,
@@ -121,7 +134,7 @@ def _route_handler(
     spec: RouteSpec,
     call: Callable[..., Awaitable[ResponseValue]],
     errors: _ErrorHandlers,
-    finish: _Finish,
+    finish: Finish,
     service: Service,
 ) -> AiohttpHandler:
     """The aiohttp handler for one route: convert groups, call, normalize, answer errors."""
@@ -223,7 +236,7 @@ def _pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, An
 
 
 def _with_error_handlers(
-    inner: AiohttpHandler, errors: _ErrorHandlers, finish: _Finish
+    inner: AiohttpHandler, errors: _ErrorHandlers, finish: Finish
 ) -> AiohttpHandler:
     """``inner``, with its HTTP errors (a static 404, a websocket's 426) sent to ``errors``."""
 
@@ -333,61 +346,3 @@ class _ErrorHandlers:
                 if name not in _BODY_HEADERS and name not in response.headers:
                     response.headers.add(name, value)
         return response
-
-
-class _Finish:
-    """Sets the Server header and ends connections as the keep-alive options say.
-
-    Called on every response typedsvc hands to aiohttp, before aiohttp prepares it: an
-    ``on_response_prepare`` signal would also reach the responses a handler prepares
-    itself (streams), but costs every request a few microseconds.
-    """
-
-    def __init__(self, options: HttpOptions) -> None:
-        self._server = options.server_header
-        self._keepalive = options.keepalive_timeout > 0
-        self._limited = (
-            options.max_keepalive_requests is not None or options.max_keepalive_time is not None
-        )
-        self._max_requests = options.max_keepalive_requests
-        self._max_time = options.max_keepalive_time
-        # Per connection: (requests answered, monotonic time of the first).
-        self._connections: weakref.WeakKeyDictionary[object, list[float]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self.stopping = False
-
-    @property
-    def stopping(self) -> bool:
-        """Set once the server stops accepting: the responses still in flight close."""
-        return self._stopping
-
-    @stopping.setter
-    def stopping(self, value: bool) -> None:
-        self._stopping = value
-        self._closing = value or not self._keepalive
-        # Whether a response that already has the Server header still needs a look.
-        self.every_response = self._closing or self._limited
-
-    def __call__(self, request: web.Request, response: web.StreamResponse) -> None:
-        if self._server and not response.prepared and hdrs.SERVER not in response.headers:
-            response.headers[hdrs.SERVER] = self._server
-        if response.status == 101:
-            # A websocket upgrade: its connection stays open for the socket's frames.
-            return
-        if self._closing or (self._limited and self._limit_reached(request)):
-            # Unprepared, the response then says "Connection: close"; one the handler
-            # prepared itself has its headers out already, so only the connection closes.
-            response.force_close()
-
-    def _limit_reached(self, request: web.Request) -> bool:
-        transport = request.transport
-        if transport is None:  # pragma: no cover - the client is already gone
-            return True
-        state = self._connections.get(transport)
-        if state is None:
-            state = self._connections[transport] = [0, time.monotonic()]
-        state[0] += 1
-        if self._max_requests is not None and state[0] >= self._max_requests:
-            return True
-        return self._max_time is not None and time.monotonic() - state[1] >= self._max_time

@@ -299,7 +299,7 @@ def _describe_each(
     for name, kind, has_default, written in found:
         if isinstance(written, str):
             assert func is not None
-            annotation, ok = _resolve(func, written)
+            annotation, ok = resolve_annotation(func, written)
             conversion = _conversion(annotation) if ok else None
             param = _urls.Param(name, kind, has_default, written, conversion, ok)
         else:
@@ -423,8 +423,11 @@ def _read_code_key(key: _CodeKey) -> list[_Parameter]:
     return found
 
 
-def _resolve(func: Callable[..., object], annotation: str) -> tuple[object, bool]:
-    """Evaluate a string annotation (from ``from __future__ import annotations``)."""
+def resolve_annotation(func: Callable[..., object], annotation: str) -> tuple[object, bool]:
+    """Evaluate a string annotation of ``func`` (``from __future__ import annotations``).
+
+    Returns the value and True, or the string and False when it does not evaluate.
+    """
     namespace = getattr(func, "__globals__", {})
     try:
         return eval(_compiled(annotation), namespace), True
