@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from served import Start, starting
 
@@ -37,3 +37,10 @@ async def start(tmp_path: Path) -> AsyncIterator[Start]:
     """Start ``typedsvc run ARGS...`` in ``tmp_path``; every process is stopped at teardown."""
     async with starting(tmp_path) as start_:
         yield start_
+
+
+async def problem(response: ClientResponse) -> dict[str, object]:
+    """The RFC 9457 problem details of an error response (its Content-Type checked)."""
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body: dict[str, object] = await response.json(content_type="application/problem+json")
+    return body

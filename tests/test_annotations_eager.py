@@ -7,7 +7,7 @@ from typing import Annotated
 
 import pytest
 from aiohttp import web
-from conftest import MakeClient
+from conftest import MakeClient, problem
 
 import typedsvc
 
@@ -76,7 +76,8 @@ async def test_annotated_groups_convert_as_what_they_wrap(serve: MakeClient) -> 
     response = await client.get("/a/x/red")
     assert response.status == 400
     response = await client.get("/a/1/blue")
-    assert (response.status, await response.text()) == (
+    body = await problem(response)
+    assert (body["status"], body["detail"]) == (
         400,
-        "400: url parameter \"color\" must be one of 'red', got 'blue'.",
+        "url parameter \"color\" must be one of 'red', got 'blue'.",
     )

@@ -114,11 +114,18 @@ def test_cli_without_command_prints_help_and_exits_2(tmp_path: Path) -> None:
     assert "run" in result.stderr
 
 
+# The problem details of a url group that does not convert, as the client reads them.
+ITEMS_ABC: Final = (
+    '{"type":"about:blank","title":"Bad Request","status":400,'
+    '"detail":"url parameter \\"item_id\\" must be int, got \'abc\'.",'
+    '"errors":[{"in":"path","name":"item_id",'
+    '"message":"url parameter \\"item_id\\" must be int, got \'abc\'."}]}'
+)
 EXAMPLES: Final = {
     "/resource/abc": (200, "id = abc", "typedsvc"),
     "/resource/abc/": (200, "id = abc", "typedsvc"),
     "/items/7": (200, "item 7 of 8 items", "typedsvc"),
-    "/items/abc": (400, "400: url parameter \"item_id\" must be int, got 'abc'.", "typedsvc"),
+    "/items/abc": (400, ITEMS_ABC, "typedsvc"),
     "/health": (200, "Healthy", "typedsvc"),
     "/missing": (404, "error 404", "typedsvc"),
 }

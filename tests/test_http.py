@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
-from conftest import MakeClient
+from conftest import MakeClient, problem
 
 import typedsvc
 from typedsvc import HttpOptions, Options, Response, ResponseDict
@@ -131,34 +131,34 @@ async def test_http_routing(serve: MakeClient, path: str, status: int, body: str
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        pytest.param("/int/abc", "400: url parameter \"n\" must be int, got 'abc'.", id="int"),
+        pytest.param("/int/abc", "url parameter \"n\" must be int, got 'abc'.", id="int"),
         pytest.param(
-            "/int/1_000", "400: url parameter \"n\" must be int, got '1_000'.", id="int-underscore"
+            "/int/1_000", "url parameter \"n\" must be int, got '1_000'.", id="int-underscore"
         ),
-        pytest.param("/int/+5", "400: url parameter \"n\" must be int, got '+5'.", id="int-plus"),
+        pytest.param("/int/+5", "url parameter \"n\" must be int, got '+5'.", id="int-plus"),
         # A group that took no part in the match, for a parameter without a default, is "".
-        pytest.param("/count", "400: url parameter \"n\" must be int, got ''.", id="int-missing"),
+        pytest.param("/count", "url parameter \"n\" must be int, got ''.", id="int-missing"),
         pytest.param(
-            "/int/%D9%A3", "400: url parameter \"n\" must be int, got '\u0663'.", id="int-arabic"
+            "/int/%D9%A3", "url parameter \"n\" must be int, got '\u0663'.", id="int-arabic"
         ),
         pytest.param(
             "/convert/nan/12345678-1234-5678-1234-567812345678/red",
-            "400: url parameter \"f\" must be float, got 'nan'.",
+            "url parameter \"f\" must be float, got 'nan'.",
             id="float-nan",
         ),
         pytest.param(
             "/convert/1/not-a-uuid/red",
-            "400: url parameter \"u\" must be UUID, got 'not-a-uuid'.",
+            "url parameter \"u\" must be UUID, got 'not-a-uuid'.",
             id="uuid",
         ),
         pytest.param(
             "/convert/1/12345678-1234-5678-1234-567812345678/blue",
-            "400: url parameter \"c\" must be one of 'red', 'green', got 'blue'.",
+            "url parameter \"c\" must be one of 'red', 'green', got 'blue'.",
             id="enum",
         ),
         pytest.param(
             "/int/" + "x" * 100,
-            '400: url parameter "n" must be int, got \'' + "x" * 60 + "...'.",
+            'url parameter "n" must be int, got \'' + "x" * 60 + "...'.",
             id="long-value-shortened",
         ),
     ],
@@ -166,7 +166,14 @@ async def test_http_routing(serve: MakeClient, path: str, status: int, body: str
 async def test_http_conversion_failure_is_400(serve: MakeClient, path: str, message: str) -> None:
     client = await serve(Routes())
     response = await client.get(path)
-    assert (response.status, await response.text()) == (400, message)
+    name = message.split('"')[1]
+    assert await problem(response) == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": message,
+        "errors": [{"in": "path", "name": name, "message": message}],
+    }
 
 
 async def test_http_get_route_answers_head(serve: MakeClient) -> None:

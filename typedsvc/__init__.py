@@ -10,7 +10,9 @@ if _typing.TYPE_CHECKING:
     from typedsvc._errors import DefinitionError
     from typedsvc._middleware import Middleware, Next
     from typedsvc._options import HttpOptions, Options
-    from typedsvc._response import Response
+    from typedsvc._params import Body, Cookie, Header, Query, cookie, header, query
+    from typedsvc._problems import InputError, input_errors
+    from typedsvc._response import JsonResponse, Response
     from typedsvc._service import Service
     from typedsvc._static import http_static
     from typedsvc._types import Headers, HttpMethod, ResponseDict, ResponseValue
@@ -19,46 +21,66 @@ if _typing.TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Body",
+    "Cookie",
     "DefinitionError",
+    "Header",
     "Headers",
     "HttpMethod",
     "HttpOptions",
+    "InputError",
+    "JsonResponse",
     "Middleware",
     "Next",
     "Options",
+    "Query",
     "Response",
     "ResponseDict",
     "ResponseValue",
     "Service",
     "WebsocketCallbacks",
+    "cookie",
     "create_app",
     "get_forwarded_remote_ip",
+    "header",
     "http",
     "http_error",
     "http_static",
+    "input_errors",
+    "query",
     "websocket",
 ]
 
 # Public names are imported on first use. The mypy plugin imports typedsvc._urls, which
 # runs this file: importing aiohttp here would add about half a second to every mypy run.
 _HOMES: _typing.Final = {
+    "Body": "typedsvc._params",
+    "Cookie": "typedsvc._params",
     "DefinitionError": "typedsvc._errors",
+    "Header": "typedsvc._params",
     "Headers": "typedsvc._types",
     "HttpMethod": "typedsvc._types",
     "HttpOptions": "typedsvc._options",
+    "InputError": "typedsvc._problems",
+    "JsonResponse": "typedsvc._response",
     "Middleware": "typedsvc._middleware",
     "Next": "typedsvc._middleware",
     "Options": "typedsvc._options",
+    "Query": "typedsvc._params",
     "Response": "typedsvc._response",
     "ResponseDict": "typedsvc._types",
     "ResponseValue": "typedsvc._types",
     "Service": "typedsvc._service",
     "WebsocketCallbacks": "typedsvc._websocket",
+    "cookie": "typedsvc._params",
     "create_app": "typedsvc._app",
     "get_forwarded_remote_ip": "typedsvc._client_ip",
+    "header": "typedsvc._params",
     "http": "typedsvc._decorators",
     "http_error": "typedsvc._decorators",
     "http_static": "typedsvc._static",
+    "input_errors": "typedsvc._problems",
+    "query": "typedsvc._params",
     "websocket": "typedsvc._websocket",
 }
 

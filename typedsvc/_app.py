@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -15,9 +15,10 @@ from aiohttp.abc import AbstractMatchInfo
 from typedsvc._access_log import AccessLogger, file_logger
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
 from typedsvc._decorators import RouteSpec
+from typedsvc._extract import Reader, group_arguments
 from typedsvc._finish import Finish, may_return_prepared
 from typedsvc._middleware import through
-from typedsvc._normalize import Defaults, InvalidResponseError, normalize
+from typedsvc._normalize import Defaults, InvalidResponseError, UnencodableJsonError, normalize
 from typedsvc._options import HttpOptions
 from typedsvc._routing import AiohttpHandler, ServiceResource, regex_matcher, unmatched
 from typedsvc._service import Service, routes_of, run_hook
@@ -33,7 +34,6 @@ SERVICE_KEY: Final = web.AppKey("typedsvc.service", Service)
 _BODY_HEADERS: Final = frozenset(
     {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
 )
-_MAX_ECHOED_VALUE: Final = 60
 _NO_GROUPS: Final[Mapping[str, object]] = MappingProxyType({})
 
 
@@ -148,6 +148,7 @@ def _route_handler(
     where = spec.where
     required = spec.required_groups
     group_count = len(spec.groups)
+    reader = Reader(conversions, required, group_count, spec.inputs) if spec.inputs else None
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -159,8 +160,10 @@ def _route_handler(
                     raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
                 # A url without groups has nothing in match_info: reading it is a call.
                 kwargs: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
-                if conversions or len(kwargs) < group_count:
-                    kwargs = _arguments(kwargs, conversions, required, group_count)
+                if reader is not None:
+                    kwargs = await reader(request, kwargs)
+                elif conversions or len(kwargs) < group_count:
+                    kwargs = group_arguments(kwargs, conversions, required, group_count, request)
                 if middlewares:
                     value = await through(
                         middlewares,
@@ -194,29 +197,6 @@ def _route_handler(
         return response
 
     return handle
-
-
-def _arguments(
-    match_info: Mapping[str, object],
-    conversions: Sequence[tuple[str, Callable[[str], object], str]],
-    required: Sequence[str],
-    group_count: int,
-) -> dict[str, object]:
-    """A handler's keyword arguments: its url groups, converted to the parameters' types."""
-    kwargs: dict[str, object] = dict(match_info)
-    if len(kwargs) < group_count:
-        for name in required:
-            # An optional group without a default still gets a value: the empty string.
-            kwargs.setdefault(name, "")
-    for name, convert, type_name in conversions:
-        # From kwargs: a required group that took no part in the match is "" there.
-        text = kwargs.get(name)
-        if isinstance(text, str):
-            try:
-                kwargs[name] = convert(text)
-            except ValueError:
-                raise _bad_value(name, text, type_name) from None
-    return kwargs
 
 
 def _accepted_names(call: Callable[..., object]) -> frozenset[str] | None:
@@ -255,16 +235,11 @@ def _with_error_handlers(
     return handle
 
 
-def _bad_value(name: str, text: str, type_name: str) -> web.HTTPBadRequest:
-    shown = text if len(text) <= _MAX_ECHOED_VALUE else text[:_MAX_ECHOED_VALUE] + "..."
-    return web.HTTPBadRequest(
-        text=f'400: url parameter "{name}" must be {type_name}, got {shown!r}.'
-    )
-
-
 def _log_failure(where: str, exc: Exception) -> None:
     """Log why a handler's request was answered 500: a bad return value, or an exception."""
-    if isinstance(exc, InvalidResponseError):
+    if isinstance(exc, UnencodableJsonError):
+        LOGGER.error('"%s" returned %s; answered 500.', where, exc)
+    elif isinstance(exc, InvalidResponseError):
         LOGGER.error(
             '"%s" returned %s, which is not a typedsvc.ResponseValue; answered 500.', where, exc
         )

@@ -26,10 +26,13 @@ from typing import (
     get_origin,
 )
 
+import msgspec
 from aiohttp import web
 
-from typedsvc import _errors, _urls
+from typedsvc import _errors, _params, _urls
+from typedsvc._convert import Converter, converter
 from typedsvc._errors import DefinitionError
+from typedsvc._inputs import InputSource
 from typedsvc._types import HttpMethod, ResponseValue
 
 if TYPE_CHECKING:
@@ -44,7 +47,6 @@ Handler: TypeAlias = Callable[Concatenate[S, web.Request, P], Coroutine[Any, Any
 ROUTES_ATTR: Final = "__typedsvc_routes__"
 ERRORS_ATTR: Final = "__typedsvc_error_handlers__"
 
-Converter: TypeAlias = Callable[[str], object]
 _KINDS: Final[dict[str, _urls.ParamKind]] = {
     "POSITIONAL_ONLY": "positional_only",
     "POSITIONAL_OR_KEYWORD": "positional_or_keyword",
@@ -72,6 +74,20 @@ class RouteSpec(NamedTuple):
     # Groups whose parameter has no default: always passed, as "" when the group did not match.
     required_groups: tuple[str, ...]
     ignore_logging: bool | frozenset[int]
+    # The parameters read from the query, headers, cookies and body.
+    inputs: tuple[RouteInput, ...] = ()
+
+
+class RouteInput(NamedTuple):
+    """A handler parameter read from the request (``typedsvc.Query[int]``, ...)."""
+
+    name: str
+    source: InputSource
+    # The type the marker marks: Query[int] marks int.
+    annotation: object
+    has_default: bool
+    # The body's decoder, made at import: making it is what tells whether msgspec can.
+    decoder: msgspec.json.Decoder[Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +144,16 @@ class RouteDecorator:
         rule = self._ignore_logging
         ignored = rule if isinstance(rule, bool) else _ignore_logging(where, url, rule)
         plan = _known_plan(func, url)
+        # A handler with inputs has annotations that are not classes: never a known plan.
+        inputs: tuple[RouteInput, ...] = ()
         if plan is None:
             shape, resolved = describe(func, where)
-            problems = _urls.check_route(shape, url)
+            problems = _urls.check_route(shape, url, methods)
             if problems:
                 raise DefinitionError(problems[0])
             plan = _plan(shape.params, resolved, _urls.url_groups(url).names)
-        spec = RouteSpec(where, methods, url, *plan, ignored)
+            inputs = _inputs(where, shape.params, resolved)
+        spec = RouteSpec(where, methods, url, *plan, ignored, inputs)
         record(func, ROUTES_ATTR, spec)
         return func
 
@@ -155,8 +174,42 @@ def _plan(
         if param is None or not param.has_default:
             required.append(group)
         if param is not None and param.conversion not in (None, "str"):
-            conversions.append((group, *_converter(param.conversion, resolved[group])))
+            conversions.append((group, *converter(param.conversion, resolved[group])))
     return groups, tuple(conversions), tuple(required)
+
+
+def _inputs(
+    where: str, params: tuple[_urls.Param, ...], resolved: dict[str, object]
+) -> tuple[RouteInput, ...]:
+    """The parameters of a checked route that are read from the request."""
+    inputs: list[RouteInput] = []
+    for param in params:
+        if param.source is None:
+            continue
+        found = _params.marker_of(resolved[param.name])
+        assert found is not None
+        marked = found[1]
+        decoder = None
+        if param.source.location == "body":
+            decoder = body_decoder(where, param.name, marked)
+        inputs.append(RouteInput(param.name, param.source, marked, param.has_default, decoder))
+    return tuple(inputs)
+
+
+def body_decoder(where: str, parameter: str, annotation: object) -> msgspec.json.Decoder[Any]:
+    """msgspec's JSON decoder into ``annotation``; DefinitionError when msgspec has none."""
+    try:
+        # The schema rejects what the decoder would only fail on at run time (a class
+        # msgspec does not know), and OpenAPI needs it anyway.
+        msgspec.json.schema(annotation)
+        return msgspec.json.Decoder(annotation)
+    except TypeError as exc:
+        # msgspec's reason is its last line; the lines before it suggest hooks.
+        reason = str(exc).strip().splitlines()[-1]
+        shown = _params.display(annotation)
+        raise DefinitionError(
+            _errors.unreadable_body_type(where, parameter, shown, reason)
+        ) from None
 
 
 def _known_plan(func: Callable[..., object], url: str) -> _Plan | None:
@@ -300,8 +353,9 @@ def _describe_each(
         if isinstance(written, str):
             assert func is not None
             annotation, ok = resolve_annotation(func, written)
-            conversion = _conversion(annotation) if ok else None
-            param = _urls.Param(name, kind, has_default, written, conversion, ok)
+            source = _params.source_of(name, annotation) if ok else None
+            conversion = _conversion(annotation) if ok and source is None else None
+            param = _urls.Param(name, kind, has_default, written, conversion, ok, source)
         else:
             annotation = written
             try:
@@ -320,7 +374,10 @@ def _describe_each(
 # annotations of other types (1 and True) keep their own display.
 @functools.lru_cache(maxsize=1024, typed=True)
 def _param(name: str, kind: _urls.ParamKind, has_default: bool, annotation: object) -> _urls.Param:
-    display = None if annotation is _EMPTY else _display(annotation)
+    display = None if annotation is _EMPTY else _params.display(annotation)
+    source = _params.source_of(name, annotation)
+    if source is not None:
+        return _urls.Param(name, kind, has_default, display, None, True, source)
     return _urls.Param(name, kind, has_default, display, _conversion(annotation), True)
 
 
@@ -442,12 +499,6 @@ def _compiled(annotation: str) -> CodeType:
     return compile(annotation, "<annotation>", "eval")
 
 
-def _display(annotation: object) -> str:
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return repr(annotation).replace("typing.", "")
-
-
 _CONVERSIONS: Final[dict[type, _urls.Conversion]] = {
     _EMPTY: "str",
     str: "str",
@@ -471,42 +522,6 @@ def _conversion(annotation: object) -> _urls.Conversion | None:
     ):
         return "enum"
     return None
-
-
-def _converter(conversion: _urls.Conversion, annotation: object) -> tuple[Converter, str]:
-    """How to turn a group's text into the parameter's value; raises ValueError on bad input."""
-    if conversion == "int":
-        return _to_int, "int"
-    if conversion == "float":
-        return _to_float, "float"
-    if conversion == "uuid":
-        return uuid.UUID, "UUID"
-    # The one left: a str Enum, possibly inside Annotated[...].
-    if get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    assert isinstance(annotation, type)
-    assert issubclass(annotation, enum.Enum)
-    members = ", ".join(repr(member.value) for member in annotation)
-    return annotation, f"one of {members}"
-
-
-_INT_RE: Final = re.compile(r"-?[0-9]+")
-_FLOAT_RE: Final = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-
-
-def _to_int(text: str) -> int:
-    # int() also takes spaces, "+", "_" separators and non-ASCII digits; a path segment
-    # should not. ASCII digits alone, the common case, need no regex.
-    if not (text.isascii() and text.isdigit()) and not _INT_RE.fullmatch(text):
-        raise ValueError(text)
-    return int(text)
-
-
-def _to_float(text: str) -> float:
-    # float() also takes "nan", "inf" and spaces, which no url should mean.
-    if not _FLOAT_RE.fullmatch(text):
-        raise ValueError(text)
-    return float(text)
 
 
 def _methods(where: str, url: str, method: object) -> tuple[str, ...]:

@@ -208,3 +208,85 @@ def duplicate_error_handler(where: str, status: int, first: str) -> str:
         f'"{where}": http_error({status}) is already handled by "{first}"; '
         "keep one handler per status code."
     )
+
+
+# Typed inputs: how the messages name each location and its marker.
+_LOCATION_NOUNS: Final = {
+    "query": "query parameter",
+    "header": "header",
+    "cookie": "cookie",
+    "body": "request body",
+}
+_MARKERS: Final = {
+    "query": "typedsvc.Query",
+    "header": "typedsvc.Header",
+    "cookie": "typedsvc.Cookie",
+    "body": "typedsvc.Body",
+}
+SUPPORTED_INPUTS: Final = (
+    "str, int, float, bool, uuid.UUID, a str Enum or a Literal of strs, each also | None"
+)
+
+
+def _names(names: Iterable[str]) -> str:
+    quoted = [f'"{name}"' for name in names]
+    return ", ".join(quoted[:-1]) + f" and {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def unsupported_input_type(where: str, parameter: str, location: str, annotation: str) -> str:
+    supported = SUPPORTED_INPUTS
+    if location == "query":
+        supported += ", or a list of one of them"
+    return (
+        f'"{where}": {_MARKERS[location]} parameter "{parameter}" is annotated "{annotation}", '
+        f"which a {_LOCATION_NOUNS[location]} cannot be converted to; use {supported}."
+    )
+
+
+def input_is_a_group(where: str, url: str, parameter: str, location: str) -> str:
+    return (
+        f'"{where}": parameter "{parameter}" is filled by url group "{parameter}" in '
+        f"{quote_url(url)} and is also marked {_MARKERS[location]}; remove the marker or "
+        "rename the group."
+    )
+
+
+def duplicate_wire_name(where: str, first: str, second: str, location: str, wire: str) -> str:
+    return (
+        f'"{where}": parameters {_names((first, second))} both read the '
+        f'{_LOCATION_NOUNS[location]} "{wire}"; give one of them another name.'
+    )
+
+
+def several_bodies(where: str, parameters: Iterable[str]) -> str:
+    names = list(parameters)
+    every = "both" if len(names) == 2 else "all"
+    return (
+        f'"{where}": parameters {_names(names)} {every} take the request body, and a request '
+        "has one; keep one typedsvc.Body parameter and put the values in its type."
+    )
+
+
+def body_without_body_method(where: str, url: str, parameter: str, methods: Iterable[str]) -> str:
+    shown = " and ".join(methods)
+    return (
+        f'"{where}": parameter "{parameter}" takes the request body, but {quote_url(url)} is '
+        f"routed for {shown} only, whose requests carry no body; route POST, PUT or PATCH "
+        "to it, or read the value from the query."
+    )
+
+
+def input_outside_route(where: str, parameter: str, location: str, handler: str) -> str:
+    return (
+        f'"{where}": {_MARKERS[location]} parameter "{parameter}" of the {handler} is never '
+        "filled: typed inputs are read for @typedsvc.http routes only; read the value from "
+        "the request instead."
+    )
+
+
+def unreadable_body_type(where: str, parameter: str, annotation: str, reason: str) -> str:
+    return (
+        f'"{where}": typedsvc.Body parameter "{parameter}" is annotated "{annotation}", which '
+        f"msgspec cannot decode JSON into ({reason}); use a TypedDict, a dataclass, a "
+        "msgspec.Struct or the types they compose with."
+    )

@@ -7,17 +7,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Never
 
+import msgspec
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from typedsvc._response import Response
+from typedsvc._response import JsonResponse, Response
 from typedsvc._types import Headers, ResponseValue
 
 _DICT_KEYS: Final = frozenset({"body", "status", "headers", "content_type", "charset"})
+JSON_CONTENT_TYPE: Final = "application/json"
+_JSON_ENCODER: Final = msgspec.json.Encoder()
 
 
 class InvalidResponseError(TypeError):
     """A handler returned something outside ``ResponseValue`` (possible from untyped code)."""
+
+
+class UnencodableJsonError(InvalidResponseError):
+    """A handler returned a ``JsonResponse`` whose value msgspec cannot encode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,7 @@ class Defaults:
     encoding: str = field(init=False, compare=False)
     headers: CIMultiDictProxy[str] = field(init=False, compare=False)
     empty_headers: CIMultiDictProxy[str] = field(init=False, compare=False)
+    json_headers: CIMultiDictProxy[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         header = _content_type(None, None, True, self)
@@ -42,6 +50,8 @@ class Defaults:
         plain = CIMultiDict({hdrs.CONTENT_TYPE: header, **server})
         object.__setattr__(self, "headers", CIMultiDictProxy(plain))
         object.__setattr__(self, "empty_headers", CIMultiDictProxy(CIMultiDict(server)))
+        json = CIMultiDict({hdrs.CONTENT_TYPE: JSON_CONTENT_TYPE, **server})
+        object.__setattr__(self, "json_headers", CIMultiDictProxy(json))
 
 
 def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> web.StreamResponse:
@@ -75,6 +85,8 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
             value.charset,
             defaults,
         )
+    if isinstance(value, JsonResponse):
+        return _json(value, status, defaults)
     if isinstance(value, dict):
         if not _DICT_KEYS.issuperset(value):
             unknown = sorted(map(str, value.keys() - _DICT_KEYS))
@@ -116,6 +128,20 @@ _MAX_RESPONSE_TYPES: Final = 64
 def _unsupported(value: Never) -> InvalidResponseError:
     # Typed code cannot get here (mypy checks the union is exhausted); untyped code can.
     return InvalidResponseError(type(value).__name__)
+
+
+def _json(value: JsonResponse[object], status: int, defaults: Defaults) -> web.Response:
+    try:
+        body = _JSON_ENCODER.encode(value.value)
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:
+        raise UnencodableJsonError(
+            f"a JsonResponse whose value msgspec cannot encode as JSON ({exc})"
+        ) from None
+    if value.status != 200:
+        status = value.status
+    if value.headers is None and type(status) is int and 100 <= status <= 599:
+        return web.Response(body=body, status=status, headers=defaults.json_headers)
+    return _build(body, status, None, value.headers, JSON_CONTENT_TYPE, None, defaults)
 
 
 def _build(

@@ -1,9 +1,12 @@
-"""Response: typedsvc's own typed response value."""
+"""Response and JsonResponse: typedsvc's own typed response values."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +24,17 @@ class Response:
     headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None
     content_type: str | None = None
     charset: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JsonResponse(Generic[T_co]):
+    """A JSON response whose body is ``value``, encoded by msgspec.
+
+    ``value`` is anything msgspec encodes: dicts, lists, TypedDicts, dataclasses,
+    ``msgspec.Struct``, datetimes, UUIDs, enums. The return annotation
+    ``JsonResponse[User]`` is what the OpenAPI document publishes for the response.
+    """
+
+    value: T_co
+    status: int = 200
+    headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None

@@ -8,7 +8,7 @@ from typing import Literal, TypeAlias
 from aiohttp import web
 from typing_extensions import TypedDict
 
-from typedsvc._response import Response
+from typedsvc._response import JsonResponse, Response
 
 HttpMethod: TypeAlias = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -33,6 +33,7 @@ ResponseValue: TypeAlias = (
     | tuple[int, str | bytes]
     | tuple[int, str | bytes, Headers]
     | Response
+    | JsonResponse[object]
     | web.StreamResponse
     | None
 )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from typing import Final, Literal, NamedTuple
 
 from typedsvc import _errors
 from typedsvc._groups import simple_groups
+from typedsvc._inputs import InputSource, body_method_problem, input_problems
 
 ParamKind = Literal[
     "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
@@ -40,6 +42,9 @@ class Param(NamedTuple):
     conversion: Conversion | None = "str"
     # False when the annotation is a name that could not be evaluated at import.
     resolved: bool = True
+    # Where a marked parameter (typedsvc.Query[int], ...) takes its value from; None for
+    # the others, which url groups fill.
+    source: InputSource | None = None
 
 
 class UrlGroups(NamedTuple):
@@ -202,8 +207,11 @@ def takes_request(params: tuple[Param, ...]) -> bool:
     return False
 
 
-def check_route(shape: HandlerShape, url: str) -> list[str]:
-    """Every problem with ``url`` routed to the handler ``shape``, in a stable order."""
+def check_route(shape: HandlerShape, url: str, methods: Sequence[str] = ()) -> list[str]:
+    """Every problem with ``url`` routed to the handler ``shape``, in a stable order.
+
+    ``methods`` are the route's, when known: a body parameter needs one that has a body.
+    """
     after_request = _usual_after_request(shape)
     if after_request is None:
         unusable = check_handler_shape(shape, url)
@@ -214,9 +222,18 @@ def check_route(shape: HandlerShape, url: str) -> list[str]:
         groups = url_groups(url)
     except re.error as exc:
         return [_errors.invalid_regex(shape.where, url, exc.msg, exc.pos)]
-    if _fits(after_request, groups):
-        return []
-    return _group_problems(after_request, groups, shape.where, url)
+    problems = (
+        [] if _fits(after_request, groups) else _problems(after_request, groups, shape.where, url)
+    )
+    problem = body_method_problem(shape.where, url, methods, inputs_of(after_request))
+    if problem is not None:
+        problems.append(problem)
+    return problems
+
+
+def inputs_of(params: Sequence[Param]) -> list[tuple[str, InputSource]]:
+    """The marked parameters among ``params``, with where each takes its value from."""
+    return [(param.name, param.source) for param in params if param.source is not None]
 
 
 def route_fits(shape: HandlerShape, groups: UrlGroups) -> bool:
@@ -226,7 +243,7 @@ def route_fits(shape: HandlerShape, groups: UrlGroups) -> bool:
     """
     after_request = _usual_after_request(shape)
     # Not through _fits(): the caller remembers the answer itself.
-    return after_request is not None and not _group_problems(after_request, groups, "", "")
+    return after_request is not None and not _problems(after_request, groups, "", "")
 
 
 def _usual_after_request(shape: HandlerShape) -> tuple[Param, ...] | None:
@@ -248,7 +265,18 @@ def _usual_after_request(shape: HandlerShape) -> tuple[Param, ...] | None:
 # Kept small, like the decorators' caches.
 @functools.lru_cache(maxsize=256)
 def _fits(after_request: tuple[Param, ...], groups: UrlGroups) -> bool:
-    return not _group_problems(after_request, groups, "", "")
+    return not _problems(after_request, groups, "", "")
+
+
+def _problems(
+    after_request: tuple[Param, ...], groups: UrlGroups, where: str, url: str
+) -> list[str]:
+    """The problems of the parameters after the request with a url's groups."""
+    problems = _group_problems(after_request, groups, where, url)
+    inputs = inputs_of(after_request)
+    if inputs:
+        problems.extend(input_problems(where, url, groups.names, inputs))
+    return problems
 
 
 def _group_problems(
@@ -260,16 +288,20 @@ def _group_problems(
         problems.append(_errors.unnamed_group(where, url))
 
     by_name: dict[str, Param] = {}
+    # Marked parameters take their values elsewhere (a group naming one is an input problem).
+    marked: set[str] = set()
     takes_kwargs = False
     for after in after_request:
         if after.kind == "var_keyword":
             takes_kwargs = True
+        elif after.source is not None:
+            marked.add(after.name)
         elif after.kind != "var_positional":
             by_name[after.name] = after
     for group in groups.names:
         param = by_name.get(group)
         if param is None:
-            if not takes_kwargs:
+            if not takes_kwargs and group not in marked:
                 problems.append(_errors.group_without_parameter(where, url, group))
         elif param.kind == "positional_only":
             problems.append(_errors.group_positional_only(where, url, group))
@@ -282,7 +314,13 @@ def _group_problems(
             problems.append(message)
     for param in by_name.values():
         if param.name not in groups.names and not param.has_default:
-            problems.append(_errors.parameter_without_group(where, url, param.name))
+            if param.resolved:
+                problems.append(_errors.parameter_without_group(where, url, param.name))
+            else:
+                # Perhaps a marker (typedsvc.Body[User]) whose type is not defined yet.
+                annotation = param.annotation or ""
+                message = _errors.unresolved_annotation(where, url, param.name, annotation)
+                problems.append(message)
     return problems
 
 
@@ -297,6 +335,9 @@ def check_websocket(shape: HandlerShape, url: str) -> list[str]:
     if not takes_request(shape.params):
         return [_errors.missing_request(shape.where, url, "websocket handler", "websocket")]
     first, rest = shape.params[:2], shape.params[2:]
+    marked = _marked(shape.where, rest, "websocket handler")
+    if marked:
+        return marked
     named = tuple(param for param in rest if param.name != "request")
     return check_route(HandlerShape(shape.where, True, first + named), url)
 
@@ -326,6 +367,9 @@ def check_error_handler(shape: HandlerShape, status: int | None) -> list[str]:
         return [_errors.error_handler_not_async(shape.where, shown)]
     if not takes_request(shape.params):
         return [_errors.error_handler_missing_request(shape.where, shown)]
+    marked = _marked(shape.where, shape.params, f"http_error({shown}) handler")
+    if marked:
+        return marked
     extra = [
         param.name
         for param in _after_request(shape.params)
@@ -334,6 +378,15 @@ def check_error_handler(shape: HandlerShape, status: int | None) -> list[str]:
     if extra:
         return [_errors.error_handler_parameters(shape.where, shown, extra)]
     return []
+
+
+def _marked(where: str, params: Sequence[Param], handler: str) -> list[str]:
+    """The problems of marked parameters on a handler that is not an ``@http`` route."""
+    return [
+        _errors.input_outside_route(where, param.name, param.source.location, handler)
+        for param in params
+        if param.source is not None
+    ]
 
 
 def _after_request(params: tuple[Param, ...]) -> tuple[Param, ...]:

@@ -1,0 +1,412 @@
+"""Typed inputs served: query, header, cookie and body parameters, and the problems clients get."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+import pytest
+from aiohttp import web
+from conftest import MakeClient, problem
+from typing_extensions import TypedDict
+
+import typedsvc
+from typedsvc import Body, Cookie, Header, HttpOptions, JsonResponse, Options, Query
+
+UUID = "12345678-1234-5678-1234-567812345678"
+
+
+class Color(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Search(typedsvc.Service):
+    @typedsvc.http("GET", r"/search")
+    async def search(
+        self,
+        request: web.Request,
+        q: Query[str],
+        limit: Query[int] = 20,
+        tag: Query[list[str]] = [],  # noqa: B006 - typedsvc passes a list of its own when given
+        ratio: Query[float | None] = None,
+        exact: Query[bool] = False,
+        color: Query[Color | None] = None,
+        sort: Query[Literal["asc", "desc"]] = "asc",
+        id: Query[uuid.UUID | None] = None,
+        page_size: Annotated[int, typedsvc.query("page-size")] = 10,
+    ) -> str:
+        return repr((q, limit, tag, ratio, exact, color, sort, id, page_size))
+
+    @typedsvc.http("GET", r"/headers")
+    async def headers(
+        self,
+        request: web.Request,
+        x_request_id: Header[str],
+        x_count: Header[int] = 0,
+        trace: Annotated[str | None, typedsvc.header("X-B3-TraceId")] = None,
+        session: Cookie[str | None] = None,
+        theme: Annotated[Literal["dark", "light"], typedsvc.cookie("ui-theme")] = "light",
+    ) -> str:
+        return repr((x_request_id, x_count, trace, session, theme))
+
+    @typedsvc.http("GET", r"/items/(?P<n>[^/]+)")
+    async def item(self, request: web.Request, n: int, scale: Query[int] = 1) -> str:
+        return str(n * scale)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param("q=ada", "('ada', 20, [], None, False, None, 'asc', None, 10)", id="defaults"),
+        pytest.param(
+            f"q=ada&limit=5&tag=a&tag=b&ratio=0.5&exact=TRUE&color=green&sort=desc&id={UUID}"
+            "&page-size=3",
+            f"('ada', 5, ['a', 'b'], 0.5, True, <Color.GREEN: 'green'>, 'desc', UUID('{UUID}'), 3)",
+            id="every-type",
+        ),
+        pytest.param(
+            "q=%C3%A9t%C3%A9&limit=-3&exact=0&tag=",
+            "('été', -3, [''], None, False, None, 'asc', None, 10)",
+            id="decoded-negative-empty",
+        ),
+        pytest.param("q=a&exact=1", "('a', 20, [], None, True, None, 'asc', None, 10)", id="one"),
+        pytest.param("q=a&exact=False", "('a', 20, [], None, False, None, 'asc', None, 10)"),
+        # A name repeated for a single value: the first one counts.
+        pytest.param("q=a&q=b", "('a', 20, [], None, False, None, 'asc', None, 10)", id="first"),
+    ],
+)
+async def test_inputs_query_values_convert(serve: MakeClient, query: str, expected: str) -> None:
+    client = await serve(Search())
+    response = await client.get(f"/search?{query}")
+    assert (response.status, await response.text()) == (200, expected)
+
+
+async def test_inputs_headers_and_cookies_convert(serve: MakeClient) -> None:
+    client = await serve(Search())
+    response = await client.get(
+        "/headers",
+        headers={
+            "x-request-id": "r1",
+            "X-COUNT": "7",
+            "x-b3-traceid": "t1",
+            "Cookie": "session=s1; ui-theme=dark",
+        },
+    )
+    assert (response.status, await response.text()) == (200, "('r1', 7, 't1', 's1', 'dark')")
+
+
+async def test_inputs_every_invalid_input_is_listed(serve: MakeClient) -> None:
+    client = await serve(Search())
+    response = await client.get(
+        "/search?limit=ten&tag=a&exact=yes&color=blue&sort=up&id=x&ratio=nan&page-size=1.5"
+    )
+    messages = [
+        'query parameter "q" is required.',
+        "query parameter \"limit\" must be int, got 'ten'.",
+        "query parameter \"ratio\" must be float, got 'nan'.",
+        "query parameter \"exact\" must be true, false, 1 or 0, got 'yes'.",
+        "query parameter \"color\" must be one of 'red', 'green', got 'blue'.",
+        "query parameter \"sort\" must be one of 'asc', 'desc', got 'up'.",
+        "query parameter \"id\" must be UUID, got 'x'.",
+        "query parameter \"page-size\" must be int, got '1.5'.",
+    ]
+    names = ["q", "limit", "ratio", "exact", "color", "sort", "id", "page-size"]
+    assert await problem(response) == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "8 inputs are invalid: " + " ".join(messages),
+        "errors": [
+            {"in": "query", "name": name, "message": message}
+            for name, message in zip(names, messages, strict=True)
+        ],
+    }
+
+
+async def test_inputs_missing_and_bad_headers_and_cookies(serve: MakeClient) -> None:
+    client = await serve(Search())
+    response = await client.get("/headers", headers={"X-Count": "many", "Cookie": "ui-theme=blue"})
+    body = await problem(response)
+    assert body["errors"] == [
+        {"in": "header", "name": "X-Request-Id", "message": 'header "X-Request-Id" is required.'},
+        {
+            "in": "header",
+            "name": "X-Count",
+            "message": "header \"X-Count\" must be int, got 'many'.",
+        },
+        {
+            "in": "cookie",
+            "name": "ui-theme",
+            "message": "cookie \"ui-theme\" must be one of 'dark', 'light', got 'blue'.",
+        },
+    ]
+
+
+async def test_inputs_path_and_query_errors_together(serve: MakeClient) -> None:
+    client = await serve(Search())
+    ok = await client.get("/items/4?scale=3")
+    assert await ok.text() == "12"
+    response = await client.get("/items/four?scale=x")
+    assert (await problem(response))["errors"] == [
+        {"in": "path", "name": "n", "message": "url parameter \"n\" must be int, got 'four'."},
+        {
+            "in": "query",
+            "name": "scale",
+            "message": "query parameter \"scale\" must be int, got 'x'.",
+        },
+    ]
+
+
+class Address(TypedDict):
+    street: str
+    zip: int
+
+
+class NewUser(TypedDict):
+    name: str
+    email: str
+    address: Address
+
+
+@dataclasses.dataclass
+class Point:
+    x: float
+    y: float
+
+
+class Tags(msgspec.Struct):
+    tags: list[str]
+    at: datetime.datetime
+
+
+class Users(typedsvc.Service):
+    @typedsvc.http("POST", r"/users")
+    async def create(self, request: web.Request, user: Body[NewUser]) -> JsonResponse[NewUser]:
+        return JsonResponse(user, status=201)
+
+    @typedsvc.http("PUT", r"/points/(?P<id>\d+)")
+    async def point(self, request: web.Request, id: int, point: Body[Point]) -> str:
+        return f"{id}: {point!r}"
+
+    @typedsvc.http("PATCH", r"/tags")
+    async def tags(self, request: web.Request, body: Body[Tags | None] = None) -> str:
+        return repr(body)
+
+    @typedsvc.http("POST", r"/limited")
+    async def limited(self, request: web.Request, q: Query[int], items: Body[list[int]]) -> str:
+        return str(sum(items) * q)
+
+
+NEW_USER = b'{"name": "Ada", "email": "ada@example.com", "address": {"street": "x", "zip": 1}}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type", "body", "status", "text"),
+    [
+        pytest.param(
+            "POST",
+            "/users",
+            "application/json",
+            NEW_USER,
+            201,
+            '{"name":"Ada","email":"ada@example.com","address":{"street":"x","zip":1}}',
+            id="typeddict",
+        ),
+        pytest.param(
+            "PUT",
+            "/points/3",
+            "application/json; charset=utf-8",
+            b'{"x": 1, "y": 2.5}',
+            200,
+            "3: Point(x=1.0, y=2.5)",
+            id="dataclass",
+        ),
+        pytest.param(
+            "PATCH",
+            "/tags",
+            "application/merge-patch+json",
+            b'{"tags": ["a"], "at": "2026-11-30T12:00:00Z"}',
+            200,
+            "Tags(tags=['a'], at=datetime.datetime(2026, 11, 30, 12, 0, "
+            "tzinfo=datetime.timezone.utc))",
+            id="struct-plus-json",
+        ),
+        pytest.param("PATCH", "/tags", None, b"", 200, "None", id="optional-body-absent"),
+    ],
+)
+async def test_inputs_body_decodes(
+    serve: MakeClient,
+    method: str,
+    path: str,
+    content_type: str | None,
+    body: bytes,
+    status: int,
+    text: str,
+) -> None:
+    client = await serve(Users())
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await client.request(method, path, data=body, headers=headers)
+    assert (response.status, await response.text()) == (status, text)
+
+
+def one_error(status: int, location: str, name: str, message: str) -> dict[str, object]:
+    return {
+        "type": "about:blank",
+        "title": {400: "Bad Request", 415: "Unsupported Media Type", 422: "Unprocessable Entity"}[
+            status
+        ],
+        "status": status,
+        "detail": message,
+        "errors": [{"in": location, "name": name, "message": message}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        pytest.param(
+            "application/json",
+            b'{"name": "Ada", "email": "a", "address": {"street": "x", "zip": "1"}}',
+            one_error(422, "body", "$.address.zip", "Expected `int`, got `str`."),
+            id="wrong-type-nested",
+        ),
+        pytest.param(
+            "application/json",
+            b'{"name": "Ada", "email": "a"}',
+            one_error(422, "body", "$", "Object missing required field `address`."),
+            id="missing-field",
+        ),
+        pytest.param(
+            "application/json",
+            b'{"name": ',
+            one_error(
+                400, "body", "$", "the request body is not valid JSON: Input data was truncated."
+            ),
+            id="not-json",
+        ),
+        pytest.param(
+            "text/plain",
+            NEW_USER,
+            one_error(
+                415,
+                "header",
+                "Content-Type",
+                "the request body must be JSON (Content-Type: application/json or a type ending "
+                'in "+json"), got "text/plain".',
+            ),
+            id="not-json-content-type",
+        ),
+        pytest.param(
+            None,
+            NEW_USER,
+            one_error(
+                415,
+                "header",
+                "Content-Type",
+                "the request body must be JSON (Content-Type: application/json or a type ending "
+                'in "+json"), got "application/octet-stream".',
+            ),
+            id="no-content-type",
+        ),
+        pytest.param(
+            "application/json",
+            b"",
+            one_error(400, "body", "$", "the request body is required."),
+            id="no-body",
+        ),
+    ],
+)
+async def test_inputs_body_problems(
+    serve: MakeClient, content_type: str | None, body: bytes, expected: dict[str, object]
+) -> None:
+    client = await serve(Users())
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await client.post("/users", data=body, headers=headers)
+    assert response.status == expected["status"]
+    assert await problem(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "content_type", "body", "status"),
+    [
+        pytest.param("q=x", "text/plain", b"[1]", 400, id="400-over-415"),
+        pytest.param("q=x", "application/json", b'["a"]', 400, id="400-over-422"),
+        pytest.param("q=2", "text/plain", b"[1]", 415, id="415"),
+        pytest.param("q=2", "application/json", b'["a"]', 422, id="422"),
+    ],
+)
+async def test_inputs_status_of_several_problems(
+    serve: MakeClient, query: str, content_type: str, body: bytes, status: int
+) -> None:
+    client = await serve(Users())
+    response = await client.post(
+        f"/limited?{query}", data=body, headers={"Content-Type": content_type}
+    )
+    assert (await problem(response))["status"] == status
+
+
+async def test_inputs_body_over_client_max_size_is_413(serve: MakeClient) -> None:
+    class Small(Users):
+        options = Options(http=HttpOptions(client_max_size=16))
+
+    client = await serve(Small())
+    response = await client.post(
+        "/limited?q=1", data=b"[" + b"1," * 20 + b"1]", headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 413
+
+
+class Handled(Search):
+    @typedsvc.http_error(400)
+    async def bad_request(self, request: web.Request) -> JsonResponse[list[dict[str, str]]]:
+        return JsonResponse(
+            [
+                {"where": error.location, "what": error.name, "status": str(error.status)}
+                for error in typedsvc.input_errors(request)
+            ]
+        )
+
+
+async def test_inputs_an_error_handler_reads_the_errors(serve: MakeClient) -> None:
+    client = await serve(Handled())
+    response = await client.get("/search?limit=x")
+    assert response.status == 400
+    assert response.headers["Content-Type"] == "application/json"
+    assert await response.json() == [
+        {"where": "query", "what": "q", "status": "400"},
+        {"where": "query", "what": "limit", "status": "400"},
+    ]
+
+
+async def test_inputs_errors_of_a_handler_own_400_are_empty(serve: MakeClient) -> None:
+    class Raises(Handled):
+        @typedsvc.http("GET", r"/raise")
+        async def raises(self, request: web.Request) -> str:
+            raise web.HTTPBadRequest()
+
+    client = await serve(Raises())
+    response = await client.get("/raise")
+    assert (response.status, await response.json()) == (400, [])
+
+
+async def test_inputs_middleware_values_still_reach_the_handler(serve: MakeClient) -> None:
+    async def user(
+        next: typedsvc.Next, service: Any, request: web.Request
+    ) -> typedsvc.ResponseValue:
+        return await next(user="ada", q="from middleware")
+
+    class WithUser(typedsvc.Service):
+        http_middleware = (user,)
+
+        @typedsvc.http("GET", r"/me")
+        async def me(self, request: web.Request, q: Query[str], user: str = "") -> str:
+            return f"{user} {q}"
+
+    client = await serve(WithUser())
+    # The query wins over a middleware value of the same name, as url groups do.
+    assert await (await client.get("/me?q=query")).text() == "ada query"

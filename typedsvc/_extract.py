@@ -1,0 +1,255 @@
+"""A route's arguments read from a request: url groups, query, headers, cookies and body.
+
+Everything that can be worked out from the route is worked out once, when the application
+is made: a converter per value, msgspec's decoder for the body. Every invalid input of a
+request is collected before the request is answered (see ``_problems``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, NamedTuple
+
+import msgspec
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiMapping
+
+from typedsvc._convert import Converter, converter
+from typedsvc._decorators import RouteInput
+from typedsvc._inputs import Location
+from typedsvc._params import element_type
+from typedsvc._problems import (
+    UNPROCESSABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+    InputError,
+    InputLocation,
+    problem,
+)
+
+# Conversions of url groups: (group name, converter, what the text must be).
+GroupConversions = Sequence[tuple[str, Converter, str]]
+
+_MAX_ECHOED_VALUE: Final = 60
+_NOUNS: Final[dict[InputLocation, str]] = {
+    "path": "url parameter",
+    "query": "query parameter",
+    "header": "header",
+    "cookie": "cookie",
+}
+
+
+def group_arguments(
+    match_info: Mapping[str, object],
+    conversions: GroupConversions,
+    required: Sequence[str],
+    group_count: int,
+    request: web.Request,
+) -> dict[str, object]:
+    """A handler's keyword arguments from its url groups, converted to the parameters' types.
+
+    Raises the 400 of every group that does not convert.
+    """
+    errors: list[InputError] = []
+    kwargs = _groups(match_info, conversions, required, group_count, errors)
+    if errors:
+        raise problem(request, errors)
+    return kwargs
+
+
+def _groups(
+    match_info: Mapping[str, object],
+    conversions: GroupConversions,
+    required: Sequence[str],
+    group_count: int,
+    errors: list[InputError],
+) -> dict[str, object]:
+    kwargs: dict[str, object] = dict(match_info)
+    if len(kwargs) < group_count:
+        for name in required:
+            # An optional group without a default still gets a value: the empty string.
+            kwargs.setdefault(name, "")
+    for name, convert, type_name in conversions:
+        # From kwargs: a required group that took no part in the match is "" there.
+        text = kwargs.get(name)
+        if isinstance(text, str):
+            try:
+                kwargs[name] = convert(text)
+            except ValueError:
+                errors.append(_bad_value("path", name, text, type_name))
+    return kwargs
+
+
+class _Value(NamedTuple):
+    """A query parameter, header or cookie as the reader takes it."""
+
+    name: str
+    wire: str
+    convert: Converter
+    type_name: str
+    is_list: bool
+    required: bool
+
+
+class Reader:
+    """Reads every argument of one route's handler from a request.
+
+    Made once per route with inputs; ``await reader(request, match_info)`` gives the
+    keyword arguments, or raises the problem that lists every invalid input.
+    """
+
+    __slots__ = ("_body", "_conversions", "_cookies", "_group_count", "_headers", "_query")
+
+    def __init__(
+        self,
+        conversions: GroupConversions,
+        required: Sequence[str],
+        group_count: int,
+        inputs: Sequence[RouteInput],
+    ) -> None:
+        self._conversions = (conversions, required, group_count)
+        values: dict[Location, list[_Value]] = {"query": [], "header": [], "cookie": []}
+        self._body: _Body | None = None
+        for entry in inputs:
+            source = entry.source
+            if source.location == "body":
+                assert entry.decoder is not None
+                self._body = _Body(entry.name, entry.decoder, not entry.has_default)
+                continue
+            assert source.type is not None
+            assert source.type.scalar is not None
+            convert, type_name = converter(source.type.scalar, element_type(entry.annotation))
+            values[source.location].append(
+                _Value(
+                    entry.name,
+                    source.wire,
+                    convert,
+                    type_name,
+                    source.type.is_list,
+                    not entry.has_default,
+                )
+            )
+        self._query = tuple(values["query"])
+        self._headers = tuple(values["header"])
+        self._cookies = tuple(values["cookie"])
+
+    async def __call__(
+        self, request: web.Request, match_info: Mapping[str, object]
+    ) -> dict[str, object]:
+        errors: list[InputError] = []
+        kwargs = _groups(match_info, *self._conversions, errors)
+        if self._query:
+            _read_query(request.query, self._query, kwargs, errors)
+        if self._headers:
+            _read(request.headers, self._headers, "header", kwargs, errors)
+        if self._cookies:
+            _read(request.cookies, self._cookies, "cookie", kwargs, errors)
+        if self._body is not None:
+            await self._body.read(request, kwargs, errors)
+        if errors:
+            raise problem(request, errors)
+        return kwargs
+
+
+def _read_query(
+    query: MultiMapping[str],
+    values: Sequence[_Value],
+    kwargs: dict[str, object],
+    errors: list[InputError],
+) -> None:
+    """Convert ``values`` from the query string, where a name may repeat, into ``kwargs``."""
+    for value in values:
+        if value.is_list:
+            _convert(value, query.getall(value.wire, []), "query", kwargs, errors)
+        else:
+            text = query.get(value.wire)
+            _convert(value, [] if text is None else [text], "query", kwargs, errors)
+
+
+def _read(
+    found: Mapping[str, str],
+    values: Sequence[_Value],
+    location: InputLocation,
+    kwargs: dict[str, object],
+    errors: list[InputError],
+) -> None:
+    """Convert ``values`` from the headers or cookies into ``kwargs``."""
+    for value in values:
+        text = found.get(value.wire)
+        _convert(value, [] if text is None else [text], location, kwargs, errors)
+
+
+def _convert(
+    value: _Value,
+    texts: Sequence[str],
+    location: InputLocation,
+    kwargs: dict[str, object],
+    errors: list[InputError],
+) -> None:
+    if not texts:
+        if value.required:
+            errors.append(InputError(location, value.wire, _missing(location, value.wire)))
+        return
+    converted: list[object] = []
+    for text in texts:
+        try:
+            converted.append(value.convert(text))
+        except ValueError:
+            errors.append(_bad_value(location, value.wire, text, value.type_name))
+    if len(converted) == len(texts):
+        kwargs[value.name] = converted if value.is_list else converted[0]
+
+
+class _Body:
+    """The JSON body: its Content-Type checked, decoded and validated by msgspec at once."""
+
+    __slots__ = ("_decoder", "_name", "_required")
+
+    def __init__(self, name: str, decoder: msgspec.json.Decoder[Any], required: bool) -> None:
+        self._name = name
+        self._decoder = decoder
+        self._required = required
+
+    async def read(
+        self, request: web.Request, kwargs: dict[str, object], errors: list[InputError]
+    ) -> None:
+        if not request.body_exists:
+            if self._required:
+                errors.append(InputError("body", "$", "the request body is required."))
+            return
+        media_type = request.content_type
+        if not is_json(media_type):
+            message = (
+                "the request body must be JSON (Content-Type: application/json or a type "
+                f'ending in "+json"), got "{media_type}".'
+            )
+            errors.append(InputError("header", "Content-Type", message, UNSUPPORTED_MEDIA_TYPE))
+            return
+        try:
+            # Over client_max_size, this raises aiohttp's 413.
+            data = await request.read()
+        except (ConnectionError, HttpProcessingError) as exc:
+            errors.append(InputError("body", "$", f"the request body could not be read: {exc}."))
+            return
+        try:
+            kwargs[self._name] = self._decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            message, _, path = str(exc).partition(" - at `")
+            errors.append(InputError("body", path.rstrip("`") or "$", f"{message}.", UNPROCESSABLE))
+        except msgspec.DecodeError as exc:
+            errors.append(InputError("body", "$", f"the request body is not valid JSON: {exc}."))
+
+
+def is_json(media_type: str) -> bool:
+    """Whether a Content-Type's media type is JSON: application/json or a ``+json`` type."""
+    return media_type == "application/json" or (media_type.endswith("+json") and "/" in media_type)
+
+
+def _missing(location: InputLocation, name: str) -> str:
+    return f'{_NOUNS[location]} "{name}" is required.'
+
+
+def _bad_value(location: InputLocation, name: str, text: str, type_name: str) -> InputError:
+    shown = text if len(text) <= _MAX_ECHOED_VALUE else text[:_MAX_ECHOED_VALUE] + "..."
+    message = f'{_NOUNS[location]} "{name}" must be {type_name}, got {shown!r}.'
+    return InputError(location, name, message)

@@ -1,0 +1,146 @@
+"""The input markers: Query, Header, Cookie and Body, and their long forms.
+
+Each marker is a generic alias over ``typing.Annotated``: ``Query[int]`` is
+``Annotated[int, Input("query")]``, so mypy, pyright and the IDE see a plain ``int`` while
+typedsvc reads where the value comes from. The long forms name the value on the wire:
+``Annotated[int, typedsvc.query("page-size")]``.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import uuid
+from dataclasses import dataclass
+from typing import (
+    Annotated,
+    Final,
+    Literal,
+    TypeAlias,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
+
+from typedsvc._inputs import InputSource, InputType, Location, Scalar, wire_name
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """Where a handler parameter's value comes from, and its name there.
+
+    ``name`` None means the parameter's own name (for a header, with ``_`` as ``-``).
+    """
+
+    location: Location
+    name: str | None = None
+
+
+def query(name: str) -> Input:
+    """A query parameter named ``name`` on the wire: ``Annotated[int, query("page-size")]``."""
+    return Input("query", name)
+
+
+def header(name: str) -> Input:
+    """A header named ``name`` (any case): ``Annotated[str, header("X-Request-ID")]``."""
+    return Input("header", name)
+
+
+def cookie(name: str) -> Input:
+    """A cookie named ``name``: ``Annotated[str, cookie("session-id")]``."""
+    return Input("cookie", name)
+
+
+Query: TypeAlias = Annotated[T, Input("query")]
+"""A query-string parameter of the parameter's name: ``limit: Query[int] = 20``."""
+Header: TypeAlias = Annotated[T, Input("header")]
+"""A request header, the parameter's name with ``_`` as ``-``: ``x_request_id: Header[str]``."""
+Cookie: TypeAlias = Annotated[T, Input("cookie")]
+"""A cookie of the parameter's name: ``session: Cookie[str | None] = None``."""
+Body: TypeAlias = Annotated[T, Input("body")]
+"""The JSON request body, decoded and validated into T: ``user: Body[NewUser]``."""
+
+
+def marker_of(annotation: object) -> tuple[Input, object] | None:
+    """The marker of an ``Annotated`` annotation and the type it marks, or None."""
+    if get_origin(annotation) is not Annotated:
+        return None
+    marked, *metadata = get_args(annotation)
+    for item in metadata:
+        if isinstance(item, Input):
+            return item, marked
+    return None
+
+
+def source_of(parameter: str, annotation: object) -> InputSource | None:
+    """Where a parameter annotated ``annotation`` takes its value from; None for a group."""
+    found = marker_of(annotation)
+    if found is None:
+        return None
+    marker, marked = found
+    wire = wire_name(marker.location, parameter, marker.name)
+    typ = None if marker.location == "body" else input_type(marked)
+    return InputSource(marker.location, wire, typ)
+
+
+def input_type(annotation: object) -> InputType:
+    """A query, header or cookie parameter's type, as the checks see it."""
+    shown = display(annotation)
+    inner, optional = _without_none(annotation)
+    is_list = get_origin(inner) is list
+    if is_list:
+        args = get_args(inner)
+        inner = args[0] if len(args) == 1 else None
+    return InputType(shown, scalar_of(inner), is_list, optional)
+
+
+def element_type(annotation: object) -> object:
+    """The type each value converts to: T of T, T | None, list[T] and list[T] | None."""
+    inner, _ = _without_none(annotation)
+    if get_origin(inner) is list:
+        args = get_args(inner)
+        return args[0] if args else inner
+    return inner
+
+
+def scalar_of(annotation: object) -> Scalar | None:
+    """What a value converts to for this type; None when it is not one that converts."""
+    if annotation is bool:
+        return "bool"
+    if isinstance(annotation, type):
+        if annotation in _SCALARS:
+            return _SCALARS[annotation]
+        if issubclass(annotation, enum.Enum) and all(
+            isinstance(member.value, str) for member in annotation
+        ):
+            return "enum"
+        return None
+    if get_origin(annotation) is Literal and all(
+        isinstance(value, str) for value in get_args(annotation)
+    ):
+        return "literal"
+    return None
+
+
+_SCALARS: Final[dict[type, Scalar]] = {str: "str", int: "int", float: "float", uuid.UUID: "uuid"}
+
+
+def _without_none(annotation: object) -> tuple[object, bool]:
+    """``T`` and True for ``T | None`` (or Optional[T]); the annotation and False otherwise."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [member for member in get_args(annotation) if member is not type(None)]
+        if len(members) < len(get_args(annotation)):
+            if len(members) == 1:
+                return members[0], True
+            return Union[tuple(members)], True  # noqa: UP007 - built from a tuple at run time
+    return annotation, False
+
+
+def display(annotation: object) -> str:
+    """An annotation as the user wrote it, as mypy displays it in messages."""
+    if isinstance(annotation, type) and not get_args(annotation):
+        return annotation.__name__
+    return repr(annotation).replace("typing.", "")
