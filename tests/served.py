@@ -9,7 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncGenerator, Awaitable, Sequence
+import time
+from collections.abc import AsyncGenerator, Awaitable, Generator, Sequence
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -19,7 +20,8 @@ import pytest
 TIMEOUT: Final = 10.0
 PYTHON_M: Final = (sys.executable, "-m", "typedsvc")
 LISTENING: Final = re.compile(
-    r'INFO typedsvc: "(?P<name>[^"]+)" listening on http://(?P<host>[^:]+):(?P<port>\d+)$'
+    r'INFO typedsvc: "(?P<name>[^"]+)" listening on http://(?P<host>[^:]+):(?P<port>\d+)$',
+    re.MULTILINE,
 )
 
 
@@ -136,3 +138,32 @@ async def starting(tmp_path: Path) -> AsyncGenerator[Start]:
         served.send_signal(signal.SIGTERM)
     for served in started:
         await served.reap()
+
+
+@contextlib.contextmanager
+def serving(target: Path, cwd: Path) -> Generator[int]:
+    """``typedsvc run TARGET --port 0`` for a synchronous test: yields its port."""
+    log = cwd / "typedsvc-run.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*PYTHON_M, "run", str(target), "--port", "0"],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while (match := LISTENING.search(log.read_text(errors="replace"))) is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"typedsvc run did not listen; its log:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield int(match["port"])
+    finally:
+        # SIGTERM, so that a process run under coverage still writes its data.
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

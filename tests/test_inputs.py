@@ -410,3 +410,22 @@ async def test_inputs_middleware_values_still_reach_the_handler(serve: MakeClien
     client = await serve(WithUser())
     # The query wins over a middleware value of the same name, as url groups do.
     assert await (await client.get("/me?q=query")).text() == "ada query"
+
+
+async def test_inputs_body_whole_floats_are_ints(serve: MakeClient) -> None:
+    # JSON has one number type: 1.0 is an integer to JSON Schema, so to the OpenAPI document.
+    client = await serve(Users())
+    response = await client.post(
+        "/limited?q=2", data=b"[1.0, 2, 3e0]", headers={"Content-Type": "application/json"}
+    )
+    assert (response.status, await response.text()) == (200, "12")
+    fraction = await client.post(
+        "/limited?q=2", data=b"[1.5]", headers={"Content-Type": "application/json"}
+    )
+    assert (await problem(fraction))["errors"] == [
+        {
+            "in": "body",
+            "name": "$[0]",
+            "message": "Expected `int`, got `float`.",
+        }
+    ]

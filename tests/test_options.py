@@ -36,6 +36,7 @@ def test_http_options_defaults() -> None:
         "reuse_port": sys.platform == "linux",
         "real_ip_from": (),
         "real_ip_header": "X-Forwarded-For",
+        "openapi_url": None,
     }
     assert options.client_max_bytes == 104857600
     assert options.real_ip_networks == ()

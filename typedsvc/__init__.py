@@ -9,6 +9,7 @@ if _typing.TYPE_CHECKING:
     from typedsvc._decorators import http, http_error
     from typedsvc._errors import DefinitionError
     from typedsvc._middleware import Middleware, Next
+    from typedsvc._openapi import openapi
     from typedsvc._options import HttpOptions, Options
     from typedsvc._params import Body, Cookie, Header, Query, cookie, header, query
     from typedsvc._problems import InputError, input_errors
@@ -47,6 +48,7 @@ __all__ = [
     "http_error",
     "http_static",
     "input_errors",
+    "openapi",
     "query",
     "websocket",
 ]
@@ -80,6 +82,7 @@ _HOMES: _typing.Final = {
     "http_error": "typedsvc._decorators",
     "http_static": "typedsvc._static",
     "input_errors": "typedsvc._problems",
+    "openapi": "typedsvc._openapi",
     "query": "typedsvc._params",
     "websocket": "typedsvc._websocket",
 }

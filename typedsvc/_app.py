@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -19,6 +21,7 @@ from typedsvc._extract import Reader, group_arguments
 from typedsvc._finish import Finish, may_return_prepared
 from typedsvc._middleware import through
 from typedsvc._normalize import Defaults, InvalidResponseError, UnencodableJsonError, normalize
+from typedsvc._openapi import openapi
 from typedsvc._options import HttpOptions
 from typedsvc._routing import AiohttpHandler, ServiceResource, regex_matcher, unmatched
 from typedsvc._service import Service, routes_of, run_hook
@@ -79,6 +82,12 @@ def create_app(service: Service) -> web.Application:
                 handler,
                 spec.ignore_logging,
             )
+    if options.openapi_url is not None:
+        # After the service's own routes: a route of the service at that path comes first.
+        document = _openapi_handler(service, options.openapi_url)
+        handler = _with_error_handlers(document, errors, finish)
+        url = re.escape(options.openapi_url)
+        resource.add(url, regex_matcher(compile_url(url)), ("GET",), handler)
     app.router.register_resource(resource)
     for shortcut in resource.shortcuts():
         app.router.register_resource(shortcut)
@@ -106,6 +115,16 @@ def create_app(service: Service) -> web.Application:
     app.on_shutdown.append(stopping)
     app.on_cleanup.append(stop)
     return app
+
+
+def _openapi_handler(service: Service, url: str) -> AiohttpHandler:
+    """The handler that serves the service's OpenAPI document, made once at start-up."""
+    body = json.dumps(openapi(service), indent=2).encode()
+
+    async def document(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json")
+
+    return document
 
 
 def _may_return_prepared(service: Service) -> bool:

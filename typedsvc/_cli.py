@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import json
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from aiohttp import web
 import typedsvc
 from typedsvc._app import create_app
 from typedsvc._errors import DefinitionError
+from typedsvc._openapi import openapi
 from typedsvc._service import LifecycleHook, Service, run_hook
 
 LOGGER: Final = logging.getLogger("typedsvc")
@@ -40,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``typedsvc`` console script and of ``python -m typedsvc``."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        _print_openapi(args.target, args.service)
     if args.command != "run":
         parser.print_help(sys.stderr)
         sys.exit(EXIT_USAGE)
@@ -87,7 +91,36 @@ def _parser() -> argparse.ArgumentParser:
         type=str.upper,
         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     )
+    document = commands.add_parser(
+        "openapi", help="print the OpenAPI 3.1 document of a service as JSON"
+    )
+    document.add_argument(
+        "target", metavar="FILE_OR_MODULE", help="a .py file or a dotted module name"
+    )
+    document.add_argument(
+        "--service", metavar="NAME", help="the service class, when the file defines several"
+    )
     return parser
+
+
+def _print_openapi(target: str, name: str | None) -> NoReturn:
+    """``typedsvc openapi``: print one service's document and exit."""
+    try:
+        services = load_services(target)
+        if name is not None:
+            services = [service for service in services if service.__name__ == name]
+            if not services:
+                raise CommandError(f'"{target}" defines no service class named "{name}".')
+        if len(services) > 1:
+            names = ", ".join(service.__name__ for service in services)
+            raise CommandError(
+                f'"{target}" defines {len(services)} services ({names}); name one with --service.'
+            )
+    except (CommandError, DefinitionError) as exc:
+        print(f"typedsvc: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    print(json.dumps(openapi(services[0]), indent=2))
+    sys.exit(0)
 
 
 def _port(text: str) -> int:

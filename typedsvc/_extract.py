@@ -8,7 +8,7 @@ request is collected before the request is answered (see ``_problems``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
 import msgspec
 from aiohttp import web
@@ -114,7 +114,9 @@ class Reader:
             source = entry.source
             if source.location == "body":
                 assert entry.decoder is not None
-                self._body = _Body(entry.name, entry.decoder, not entry.has_default)
+                self._body = _Body(
+                    entry.name, entry.annotation, entry.decoder, not entry.has_default
+                )
                 continue
             assert source.type is not None
             assert source.type.scalar is not None
@@ -203,10 +205,13 @@ def _convert(
 class _Body:
     """The JSON body: its Content-Type checked, decoded and validated by msgspec at once."""
 
-    __slots__ = ("_decoder", "_name", "_required")
+    __slots__ = ("_decoder", "_name", "_required", "_type")
 
-    def __init__(self, name: str, decoder: msgspec.json.Decoder[Any], required: bool) -> None:
+    def __init__(
+        self, name: str, annotation: object, decoder: msgspec.json.Decoder[Any], required: bool
+    ) -> None:
         self._name = name
+        self._type = annotation
         self._decoder = decoder
         self._required = required
 
@@ -234,10 +239,40 @@ class _Body:
         try:
             kwargs[self._name] = self._decoder.decode(data)
         except msgspec.ValidationError as exc:
-            message, _, path = str(exc).partition(" - at `")
-            errors.append(InputError("body", path.rstrip("`") or "$", f"{message}.", UNPROCESSABLE))
+            try:
+                kwargs[self._name] = self._integral_floats(data, exc)
+            except msgspec.ValidationError as again:
+                message, _, path = str(again).partition(" - at `")
+                path = path.rstrip("`") or "$"
+                errors.append(InputError("body", path, f"{message}.", UNPROCESSABLE))
         except msgspec.DecodeError as exc:
             errors.append(InputError("body", "$", f"the request body is not valid JSON: {exc}."))
+
+    def _integral_floats(self, data: bytes, error: msgspec.ValidationError) -> object:
+        """The body decoded with its whole floats (``76.0``) read as ints; else ``error``.
+
+        JSON has one number type, and JSON Schema's ``integer`` (what the OpenAPI document
+        says of an int) takes 76.0; msgspec's strict decoding does not. Only a body that
+        failed on a float goes this slower way.
+        """
+        if "got `float`" not in str(error):
+            raise error
+        decoded: JsonValue = msgspec.json.decode(data)
+        return msgspec.convert(_whole_floats_as_ints(decoded), self._type)
+
+
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
+
+
+def _whole_floats_as_ints(value: JsonValue) -> JsonValue:
+    """A decoded JSON value with its whole floats as ints."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list):
+        return [_whole_floats_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _whole_floats_as_ints(item) for key, item in value.items()}
+    return value
 
 
 def is_json(media_type: str) -> bool:

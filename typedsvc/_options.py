@@ -66,6 +66,8 @@ class HttpOptions:
     reuse_port: bool = field(default_factory=_default_reuse_port)
     real_ip_from: Sequence[str] = ()
     real_ip_header: str = "X-Forwarded-For"
+    # A path to serve the service's OpenAPI document at (GET), or None for none.
+    openapi_url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -127,6 +129,14 @@ class HttpOptions:
             raise ValueError("HttpOptions.access_log must be True, False or a file path.")
         if not self.real_ip_header:
             raise ValueError("HttpOptions.real_ip_header must not be empty.")
+        # Checked as an object: untyped code can pass anything.
+        url: object = self.openapi_url
+        if url is not None and (
+            not isinstance(url, str) or not url.startswith("/") or any(c in url for c in "?#")
+        ):
+            raise ValueError(
+                f'HttpOptions.openapi_url must be a path such as "/openapi.json", got {url!r}.'
+            )
 
     @property
     def client_max_bytes(self) -> int:

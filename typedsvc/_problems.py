@@ -40,18 +40,22 @@ class InputError:
     status: int = BAD_REQUEST
 
 
-class _ProblemError(msgspec.Struct, rename={"location": "in"}):
+class InvalidInput(msgspec.Struct, rename={"location": "in"}):
+    """One invalid input, as the problem details list it."""
+
     location: InputLocation
     name: str
     message: str
 
 
-class _Problem(msgspec.Struct):
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details, with the invalid inputs."""
+
     type: str
     title: str
     status: int
     detail: str
-    errors: list[_ProblemError]
+    errors: list[InvalidInput]
 
 
 _ENCODER: Final = msgspec.json.Encoder()
@@ -89,12 +93,12 @@ def problem(request: web.Request, errors: Sequence[InputError]) -> web.HTTPExcep
     else:
         detail = f"{len(kept)} inputs are invalid: " + " ".join(e.message for e in kept)
     body = _ENCODER.encode(
-        _Problem(
+        Problem(
             "about:blank",
             title,
             status,
             detail,
-            [_ProblemError(e.location, e.name, e.message) for e in kept],
+            [InvalidInput(e.location, e.name, e.message) for e in kept],
         )
     )
     exc = _EXCEPTIONS[status](headers={"Content-Type": PROBLEM_CONTENT_TYPE})

@@ -1,0 +1,272 @@
+"""openapi(): the document a service's routes and types describe, valid OpenAPI 3.1."""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from aiohttp import web
+from conftest import MakeClient
+from openapi_spec_validator import validate
+from served import write
+from test_cli import run_cli
+from test_examples import load, service
+from test_http import Errors, Returns, Routes
+from test_inputs import Search, Users
+from typing_extensions import TypedDict
+
+import typedsvc
+from typedsvc import Body, Header, HttpOptions, JsonResponse, Options, Query
+
+
+class Kind(enum.Enum):
+    BOOK = "book"
+    FILM = "film"
+
+
+class Item(TypedDict):
+    id: int
+    kind: Kind
+
+
+class NewItem(msgspec.Struct):
+    kind: Kind
+    title: str
+
+
+class Catalogue(typedsvc.Service):
+    name = "catalogue"
+
+    @typedsvc.http("GET", r"/items/(?P<item_id>\d+)")
+    async def get_item(self, request: web.Request, item_id: int) -> JsonResponse[Item]:
+        """One item.
+
+        Answered 404 when there is none.
+        """
+        return JsonResponse({"id": item_id, "kind": Kind.BOOK})
+
+    @typedsvc.http(["POST", "PUT"], r"/items")
+    async def add(
+        self, request: web.Request, item: Body[NewItem], dry_run: Query[bool] = False
+    ) -> JsonResponse[Item] | None:
+        return None
+
+    @typedsvc.http("GET", r"/by-kind/(?P<kind>[a-z]+)/?")
+    async def by_kind(
+        self, request: web.Request, kind: Kind, x_trace: Header[uuid.UUID | None] = None
+    ) -> str:
+        return kind.value
+
+    @typedsvc.http("GET", r"/names/(?P<name>[^/]+)")
+    async def by_name(self, request: web.Request, name: str) -> bytes:
+        return name.encode()
+
+    @typedsvc.http("DELETE", r"/items")
+    async def clear(self, request: web.Request) -> typedsvc.ResponseDict:
+        return {"status": 204}
+
+    @typedsvc.http_error(404)
+    async def missing(self, request: web.Request) -> JsonResponse[dict[str, str]]:
+        return JsonResponse({"error": "not found"})
+
+
+def test_openapi_document_of_a_service() -> None:
+    document = typedsvc.openapi(Catalogue)
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    assert document["info"] == {"title": "catalogue", "version": "0.1.0"}
+    assert list(document["paths"]) == [
+        "/items/{item_id}",
+        "/items",
+        "/by-kind/{kind}",
+        "/names/{name}",
+    ]
+    missing = {
+        "description": 'Answered by "Catalogue.missing".',
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        },
+    }
+    assert document["paths"]["/items/{item_id}"] == {
+        "get": {
+            "operationId": "Catalogue.get_item",
+            "summary": "One item.",
+            "description": "Answered 404 when there is none.",
+            "parameters": [
+                {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": {
+                "2XX": {
+                    "description": "The handler's JSON.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Item"}}
+                    },
+                },
+                "400": {
+                    "description": "An input is missing or malformed.",
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
+                },
+                "404": missing,
+            },
+        }
+    }
+    items = document["paths"]["/items"]
+    assert list(items) == ["post", "put", "delete"]
+    post = items["post"]
+    assert post["operationId"] == "Catalogue.add.POST"
+    assert items["put"]["operationId"] == "Catalogue.add.PUT"
+    assert post["parameters"] == [
+        {"name": "dry_run", "in": "query", "required": False, "schema": {"type": "boolean"}}
+    ]
+    assert post["requestBody"] == {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewItem"}}},
+    }
+    assert sorted(post["responses"]) == ["204", "2XX", "400", "404", "413", "415", "422"]
+    assert items["delete"]["responses"] == {
+        "404": missing,
+        "default": {"description": "A response the handler builds."},
+    }
+    assert set(document["components"]["schemas"]) == {
+        "InvalidInput",
+        "Item",
+        "Kind",
+        "NewItem",
+        "Problem",
+    }
+    assert document["components"]["schemas"]["Kind"] == {
+        "title": "Kind",
+        "enum": ["book", "film"],
+    }
+
+
+def test_openapi_path_parameters_and_urls_that_are_more_than_text_and_groups() -> None:
+    paths = typedsvc.openapi(Catalogue())["paths"]
+    by_kind = paths["/by-kind/{kind}"]["get"]
+    # The url's optional trailing slash: the template is what most paths look like.
+    assert by_kind["x-typedsvc-regex"] == r"/by-kind/(?P<kind>[a-z]+)/?"
+    assert by_kind["parameters"] == [
+        {
+            "name": "kind",
+            "in": "path",
+            "required": True,
+            "schema": {"$ref": "#/components/schemas/Kind"},
+        },
+        {
+            "name": "X-Trace",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "format": "uuid"},
+        },
+    ]
+    # A str group is matched by its own pattern.
+    name = paths["/names/{name}"]["get"]
+    assert "x-typedsvc-regex" not in name
+    assert name["parameters"] == [
+        {
+            "name": "name",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^(?:[^/]+)$"},
+        }
+    ]
+    assert name["responses"]["200"] == {
+        "description": "The handler's text.",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        pytest.param(lambda: Catalogue(), id="catalogue"),
+        pytest.param(lambda: Routes(), id="routes"),
+        pytest.param(lambda: Returns(), id="returns"),
+        pytest.param(lambda: Errors(), id="errors"),
+        pytest.param(lambda: Search(), id="search"),
+        pytest.param(lambda: Users(), id="users"),
+        pytest.param(lambda: service(load("http_service"), "ExampleService"), id="example"),
+        pytest.param(
+            lambda: service(load("transport_service"), "TransportService"), id="transport"
+        ),
+        pytest.param(lambda: service(load("json_api"), "UsersApi"), id="json-api"),
+    ],
+)
+def test_openapi_documents_are_valid(made: Any) -> None:
+    document = typedsvc.openapi(made())
+    validate(document)
+    # Every {name} of a template is a path parameter, and the other way round.
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            declared = {p["name"] for p in operation.get("parameters", ()) if p["in"] == "path"}
+            assert declared == {part.split("}")[0] for part in path.split("{")[1:]}, path
+
+
+async def test_openapi_served_at_its_url(serve: MakeClient) -> None:
+    class Served(Catalogue):
+        options = Options(http=HttpOptions(openapi_url="/openapi.json"))
+
+    client = await serve(Served())
+    response = await client.get("/openapi.json")
+    assert response.headers["Content-Type"] == "application/json"
+    assert await response.json() == typedsvc.openapi(Served)
+    assert response.headers["Server"] == "typedsvc"
+
+
+async def test_openapi_not_served_without_its_url(serve: MakeClient) -> None:
+    client = await serve(Catalogue())
+    assert (await client.get("/openapi.json")).status == 404
+
+
+@pytest.mark.parametrize("url", ["openapi.json", "/openapi.json?x=1", "", 5])
+def test_openapi_url_must_be_a_path(url: object) -> None:
+    message = f'HttpOptions.openapi_url must be a path such as "/openapi.json", got {url!r}.'
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        HttpOptions(openapi_url=url)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def test_cli_openapi_prints_the_document(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "json_api.py"
+    result = run_cli("openapi", str(example), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert json.loads(result.stdout) == typedsvc.openapi(service(load("json_api"), "UsersApi"))
+
+
+def test_cli_openapi_needs_one_service(tmp_path: Path) -> None:
+    target = write(
+        tmp_path / "two.py",
+        """
+        import typedsvc
+
+        class First(typedsvc.Service):
+            pass
+
+        class Second(typedsvc.Service):
+            pass
+        """,
+    )
+    result = run_cli("openapi", str(target), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f'typedsvc: error: "{target}" defines 2 services (First, Second); name one with '
+        "--service.\n"
+    )
+    chosen = run_cli("openapi", str(target), "--service", "Second", cwd=tmp_path)
+    assert json.loads(chosen.stdout)["info"]["title"] == "Second"
+    unknown = run_cli("openapi", str(target), "--service", "Third", cwd=tmp_path)
+    assert (unknown.returncode, unknown.stderr) == (
+        2,
+        f'typedsvc: error: "{target}" defines no service class named "Third".\n',
+    )

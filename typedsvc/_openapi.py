@@ -1,0 +1,252 @@
+"""openapi(): the OpenAPI 3.1 document of a service, from its routes and their types.
+
+It only reads: the route specs the decorators recorded, the handlers' annotations and
+docstrings. Schemas come from msgspec, with every named type (a TypedDict, a dataclass, a
+Struct, an Enum) in ``components/schemas`` once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Final, NamedTuple, Union, get_args, get_origin
+
+import msgspec
+
+from typedsvc._decorators import RouteSpec, describe, resolve_annotation
+from typedsvc._problems import Problem
+from typedsvc._response import JsonResponse
+from typedsvc._service import Service, routes_of
+from typedsvc._template import template
+
+OPENAPI_VERSION: Final = "3.1.0"
+_REF_TEMPLATE: Final = "#/components/schemas/{name}"
+_PROBLEM_TYPE: Final = "application/problem+json"
+_MISSING: Final = object()
+# A path parameter's group pattern, kept on it until its schema is known.
+_PATTERN: Final = "x-typedsvc-group-pattern"
+
+Document = dict[str, Any]
+
+
+class _Operation(NamedTuple):
+    """One route and method, and the types its schemas come from, in order."""
+
+    path: str
+    method: str
+    operation: Document
+    # Where each type's schema goes: (the dict, the key), filled once all are known.
+    slots: list[tuple[Document, str, object]]
+
+
+def openapi(
+    service: Service | type[Service], *, title: str | None = None, version: str = "0.1.0"
+) -> Document:
+    """The OpenAPI 3.1 document of ``service`` (an instance or the class), as a dict.
+
+    One operation per ``@http`` route and method; ``title`` defaults to the service's name.
+    """
+    cls = service if isinstance(service, type) else type(service)
+    declared = routes_of(cls)
+    slots: list[tuple[Document, str, object]] = []
+    errors = _error_responses(cls, slots)
+    operations = [
+        op
+        for attr, spec in declared.routes
+        if isinstance(spec, RouteSpec)
+        for op in _operations(spec, getattr(cls, attr), errors)
+    ]
+    slots.extend(slot for op in operations for slot in op.slots)
+    schemas, components = msgspec.json.schema_components(
+        [typ for _, _, typ in slots], ref_template=_REF_TEMPLATE
+    )
+    for (target, key, _), schema in zip(slots, schemas, strict=True):
+        target[key] = schema
+    for op in operations:
+        for parameter in op.operation.get("parameters", ()):
+            pattern = parameter.pop(_PATTERN, None)
+            schema = parameter["schema"]
+            # A text value is matched by the group's own pattern; a converted one (an int,
+            # a UUID, an Enum) is described by its type.
+            if pattern is not None and schema == {"type": "string"}:
+                schema["pattern"] = f"^(?:{pattern})$"
+    paths: dict[str, Document] = {}
+    for op in operations:
+        paths.setdefault(op.path, {}).setdefault(op.method, op.operation)
+    document: Document = {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": title or cls.name, "version": version},
+        "paths": paths,
+    }
+    if components:
+        document["components"] = {"schemas": dict(sorted(components.items()))}
+    return document
+
+
+def _operations(
+    spec: RouteSpec, handler: Callable[..., object], errors: dict[int, Document]
+) -> Iterator[_Operation]:
+    url = template(spec.url)
+    _, resolved = describe(handler, spec.where)
+    for method in spec.methods:
+        slots: list[tuple[Document, str, object]] = []
+        operation: Document = {
+            "operationId": spec.where if len(spec.methods) == 1 else f"{spec.where}.{method}"
+        }
+        summary, description = _docstring(handler)
+        if summary:
+            operation["summary"] = summary
+        if description:
+            operation["description"] = description
+        if not url.plain:
+            operation["x-typedsvc-regex"] = spec.url
+        parameters: list[Document] = []
+        patterns = {group.name: group.pattern for group in url.groups}
+        for name in spec.groups:
+            if name not in patterns:
+                # An optional group: no path template can leave a parameter out.
+                continue
+            parameter: Document = {"name": name, "in": "path", "required": True}
+            annotation = resolved.get(name, str)
+            slots.append((parameter, "schema", _unwrapped(annotation)))
+            parameter[_PATTERN] = patterns[name]
+            parameters.append(parameter)
+        body = None
+        for entry in spec.inputs:
+            if entry.source.location == "body":
+                body = entry
+                continue
+            parameter = {
+                "name": entry.source.wire,
+                "in": entry.source.location,
+                "required": not entry.has_default,
+            }
+            slots.append((parameter, "schema", _wire_type(entry.annotation)))
+            parameters.append(parameter)
+        if parameters:
+            operation["parameters"] = parameters
+        if body is not None:
+            media: Document = {}
+            slots.append((media, "schema", body.annotation))
+            operation["requestBody"] = {
+                "required": not body.has_default,
+                "content": {"application/json": media},
+            }
+        responses: Document = {}
+        for status, response in _success_responses(handler, slots):
+            responses[status] = response
+        if spec.groups:
+            responses["404"] = errors.get(404) or _plain("No route takes the path.")
+        if spec.conversions or spec.inputs:
+            responses["400"] = errors.get(400) or _problem("An input is missing or malformed.")
+        if body is not None:
+            responses["413"] = errors.get(413) or _plain("The body is over client_max_size.")
+            responses["415"] = errors.get(415) or _problem("The body is not JSON.")
+            responses["422"] = errors.get(422) or _problem("The body does not fit its schema.")
+        for code, answer in errors.items():
+            responses.setdefault(str(code), answer)
+        operation["responses"] = dict(sorted(responses.items()))
+        # The problem schema's slots come last, so that their $refs are the shared ones.
+        for response in operation["responses"].values():
+            media_type = response.get("content", {}).get(_PROBLEM_TYPE)
+            if media_type is not None and "schema" not in media_type:
+                slots.append((media_type, "schema", Problem))
+        yield _Operation(url.path, method.lower(), operation, slots)
+
+
+def _docstring(handler: Callable[..., object]) -> tuple[str, str]:
+    """The summary (first line) and description (the rest) of a handler's docstring."""
+    doc = inspect.getdoc(handler)
+    if not doc:
+        return "", ""
+    summary, _, rest = doc.partition("\n")
+    return summary.strip(), rest.strip()
+
+
+def _success_responses(
+    handler: Callable[..., object], slots: list[tuple[Document, str, object]]
+) -> list[tuple[str, Document]]:
+    """The responses a handler's return annotation describes."""
+    declared = _declared_return(handler)
+    members = _members(declared) if declared is not _MISSING else [_MISSING]
+    found: dict[str, Document] = {}
+    for member in members:
+        if member is str or member is bytes:
+            found.setdefault("200", _plain("The handler's text."))
+        elif member is None or member is type(None):
+            found.setdefault("204", {"description": "No content."})
+        elif get_origin(member) is JsonResponse or member is JsonResponse:
+            args = get_args(member)
+            media: Document = {}
+            slots.append((media, "schema", args[0] if args else Any))
+            found.setdefault(
+                "2XX",
+                {"description": "The handler's JSON.", "content": {"application/json": media}},
+            )
+        else:
+            found.setdefault("default", {"description": "A response the handler builds."})
+    return sorted(found.items())
+
+
+def _declared_return(handler: Callable[..., object]) -> object:
+    annotations: dict[str, object] | None = getattr(handler, "__annotations__", None)
+    if not isinstance(annotations, dict) or "return" not in annotations:
+        return _MISSING
+    declared = annotations["return"]
+    if isinstance(declared, str):
+        declared, resolved = resolve_annotation(handler, declared)
+        if not resolved:
+            return _MISSING
+    return declared
+
+
+def _members(declared: object) -> list[object]:
+    """The members of a union, or the type alone."""
+    if get_origin(declared) in (Union, types.UnionType):
+        return [member for arg in get_args(declared) for member in _members(arg)]
+    return [declared]
+
+
+def _error_responses(
+    cls: type[Service], slots: list[tuple[Document, str, object]]
+) -> dict[int, Document]:
+    """The responses of the service's ``@http_error`` handlers, by status.
+
+    Operations share them; their schemas go into ``slots``.
+    """
+    found: dict[int, Document] = {}
+    for attr, spec in routes_of(cls).error_handlers:
+        content: Document = {}
+        for _, success in _success_responses(getattr(cls, attr), slots):
+            content.update(success.get("content", {}))
+        response: Document = {"description": f'Answered by "{spec.where}".'}
+        if content:
+            response["content"] = content
+        found[spec.status] = response
+    return found
+
+
+def _plain(description: str) -> Document:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+def _problem(description: str) -> Document:
+    return {"description": description, "content": {_PROBLEM_TYPE: {}}}
+
+
+def _unwrapped(annotation: object) -> object:
+    """A url group's type: the one it converts to (Annotated[int, ...] is int)."""
+    if get_origin(annotation) is Annotated:
+        return get_args(annotation)[0]
+    return annotation
+
+
+def _wire_type(annotation: object) -> object:
+    """The schema type of a query, header or cookie value: T | None is T on the wire."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        kept = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(kept) == 1:
+            return kept[0]
+        return Union[tuple(kept)]  # noqa: UP007 - built from a tuple at run time
+    return annotation
