@@ -19,7 +19,7 @@ HEADER = """\
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 
@@ -30,6 +30,10 @@ Socket = web.WebSocketResponse
 
 class Size(enum.Enum):
     SMALL = 1
+
+
+class Color(enum.Enum):
+    RED = "red"
 
 """
 
@@ -133,6 +137,82 @@ CASES: dict[str, str] = {
         @typedsvc.websocket(r"/rooms")
         def room(self, websocket: web.WebSocketResponse) -> None:
             return None
+    """,
+    "input_unsupported_type": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, f: typedsvc.Query[dict[str, int]]) -> str:
+            return ""
+    """,
+    "input_header_list": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, x_tags: typedsvc.Header[list[str]]) -> str:
+            return ""
+    """,
+    "input_cookie_long_form_list": """
+        @typedsvc.http("GET", r"/users")
+        async def search(
+            self, request: web.Request, tags: Annotated[list[str], typedsvc.cookie("t")]
+        ) -> str:
+            return ""
+    """,
+    "input_body_on_get": """
+        @typedsvc.http(["GET", "HEAD"], r"/users")
+        async def search(self, request: web.Request, user: typedsvc.Body[list[int]]) -> str:
+            return ""
+    """,
+    "input_two_bodies": """
+        @typedsvc.http("POST", r"/users")
+        async def create(
+            self, request: web.Request, a: typedsvc.Body[int], b: typedsvc.Body[str]
+        ) -> str:
+            return ""
+    """,
+    "input_is_a_group": """
+        @typedsvc.http("GET", r"/users/(?P<id>\\d+)")
+        async def get(self, request: web.Request, id: typedsvc.Query[int]) -> str:
+            return ""
+    """,
+    "input_one_wire_name_twice": """
+        @typedsvc.http("GET", r"/users")
+        async def search(
+            self,
+            request: web.Request,
+            page_size: Annotated[int, typedsvc.query("size")] = 1,
+            size: typedsvc.Query[int] = 2,
+        ) -> str:
+            return ""
+    """,
+    "input_header_names_in_any_case": """
+        @typedsvc.http("GET", r"/users")
+        async def search(
+            self,
+            request: web.Request,
+            x_id: typedsvc.Header[str],
+            other: Annotated[str, typedsvc.header("X-ID")],
+        ) -> str:
+            return ""
+    """,
+    "input_optional_literal_list_of_enums_pass_then_fail": """
+        @typedsvc.http("GET", r"/users")
+        async def search(
+            self,
+            request: web.Request,
+            a: typedsvc.Query[Literal["x", "y"] | None] = None,
+            b: typedsvc.Query[list[Color]] = [],
+            c: typedsvc.Query[bool] = False,
+            d: typedsvc.Query[Literal["x", 1]] = "x",
+        ) -> str:
+            return ""
+    """,
+    "input_on_websocket": """
+        @typedsvc.websocket(r"/rooms")
+        async def room(self, websocket: Socket, token: typedsvc.Query[str] = "") -> None:
+            return None
+    """,
+    "input_on_error_handler": """
+        @typedsvc.http_error(400)
+        async def bad(self, request: web.Request, x_id: typedsvc.Header[str] = "") -> str:
+            return ""
     """,
     "duplicate": """
         @typedsvc.http("GET", r"/users")

@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
@@ -270,3 +270,48 @@ def test_cli_openapi_needs_one_service(tmp_path: Path) -> None:
         2,
         f'typedsvc: error: "{target}" defines no service class named "Third".\n',
     )
+
+
+def test_openapi_text_responses_have_the_options_content_type() -> None:
+    class Pages(typedsvc.Service):
+        options = Options(http=HttpOptions(content_type="text/html"))
+
+        @typedsvc.http("GET", r"/")
+        async def index(self, request: web.Request) -> str:
+            return "<p>"
+
+        @typedsvc.http_error(404)
+        async def missing(self, request: web.Request) -> bytes:
+            return b"<p>missing"
+
+    operation = typedsvc.openapi(Pages)["paths"]["/"]["get"]
+    assert operation["responses"] == {
+        "200": {
+            "description": "The handler's text.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        "404": {
+            "description": 'Answered by "Pages.missing".',
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+    }
+
+
+class Odd(typedsvc.Service):
+    @typedsvc.http("GET", r"/odd/(?P<n>\d+)")
+    async def odd(  # pyright: ignore[reportUnknownParameterType] - its return type is unknown
+        self,
+        request: web.Request,
+        n: Annotated[int, "a group's doc"],
+        sort: Query[Literal["asc", "desc"] | None] = None,
+    ) -> NotDefinedAnywhere:  # type: ignore[name-defined]  # noqa: F821  # pyright: ignore[reportUndefinedVariable]
+        return ""
+
+
+def test_openapi_wrapped_and_unresolvable_annotations() -> None:
+    operation = typedsvc.openapi(Odd)["paths"]["/odd/{n}"]["get"]
+    assert [parameter["schema"] for parameter in operation["parameters"]] == [
+        {"type": "integer"},
+        {"enum": ["asc", "desc"]},
+    ]
+    assert operation["responses"]["default"] == {"description": "A response the handler builds."}

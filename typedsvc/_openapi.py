@@ -55,7 +55,7 @@ def openapi(
         op
         for attr, spec in declared.routes
         if isinstance(spec, RouteSpec)
-        for op in _operations(spec, getattr(cls, attr), errors)
+        for op in _operations(spec, getattr(cls, attr), errors, cls.options.http.content_type)
     ]
     slots.extend(slot for op in operations for slot in op.slots)
     schemas, components = msgspec.json.schema_components(
@@ -85,8 +85,9 @@ def openapi(
 
 
 def _operations(
-    spec: RouteSpec, handler: Callable[..., object], errors: dict[int, Document]
+    spec: RouteSpec, handler: Callable[..., object], errors: dict[int, Document], text_type: str
 ) -> Iterator[_Operation]:
+    """The operations of one route, one per method; ``text_type`` is that of str bodies."""
     url = template(spec.url)
     _, resolved = describe(handler, spec.where)
     for method in spec.methods:
@@ -134,7 +135,7 @@ def _operations(
                 "content": {"application/json": media},
             }
         responses: Document = {}
-        for status, response in _success_responses(handler, slots):
+        for status, response in _success_responses(handler, slots, text_type):
             responses[status] = response
         if spec.groups:
             responses["404"] = errors.get(404) or _plain("No route takes the path.")
@@ -165,7 +166,7 @@ def _docstring(handler: Callable[..., object]) -> tuple[str, str]:
 
 
 def _success_responses(
-    handler: Callable[..., object], slots: list[tuple[Document, str, object]]
+    handler: Callable[..., object], slots: list[tuple[Document, str, object]], text_type: str
 ) -> list[tuple[str, Document]]:
     """The responses a handler's return annotation describes."""
     declared = _declared_return(handler)
@@ -173,7 +174,7 @@ def _success_responses(
     found: dict[str, Document] = {}
     for member in members:
         if member is str or member is bytes:
-            found.setdefault("200", _plain("The handler's text."))
+            found.setdefault("200", _plain("The handler's text.", text_type))
         elif member is None or member is type(None):
             found.setdefault("204", {"description": "No content."})
         elif get_origin(member) is JsonResponse or member is JsonResponse:
@@ -218,7 +219,8 @@ def _error_responses(
     found: dict[int, Document] = {}
     for attr, spec in routes_of(cls).error_handlers:
         content: Document = {}
-        for _, success in _success_responses(getattr(cls, attr), slots):
+        text_type = cls.options.http.content_type
+        for _, success in _success_responses(getattr(cls, attr), slots, text_type):
             content.update(success.get("content", {}))
         response: Document = {"description": f'Answered by "{spec.where}".'}
         if content:
@@ -227,8 +229,8 @@ def _error_responses(
     return found
 
 
-def _plain(description: str) -> Document:
-    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+def _plain(description: str, media_type: str = "text/plain") -> Document:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
 
 
 def _problem(description: str) -> Document:
@@ -243,10 +245,11 @@ def _unwrapped(annotation: object) -> object:
 
 
 def _wire_type(annotation: object) -> object:
-    """The schema type of a query, header or cookie value: T | None is T on the wire."""
+    """The schema type of a query, header or cookie value: T | None is T on the wire.
+
+    The checks at import let ``T | None`` be the only union here.
+    """
     if get_origin(annotation) in (Union, types.UnionType):
-        kept = [arg for arg in get_args(annotation) if arg is not type(None)]
-        if len(kept) == 1:
-            return kept[0]
-        return Union[tuple(kept)]  # noqa: UP007 - built from a tuple at run time
+        [kept] = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return kept
     return annotation

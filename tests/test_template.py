@@ -1,0 +1,57 @@
+"""template(): a url regex as literal text and named groups (OpenAPI paths, plain or not)."""
+
+from __future__ import annotations
+
+import pytest
+
+from typedsvc._template import Group, template
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "groups", "plain"),
+    [
+        pytest.param(r"/users/(?P<id>\d+)/posts", "/users/{id}/posts", [("id", r"\d+")], True),
+        pytest.param(r"^/health$", "/health", [], True, id="anchors"),
+        pytest.param(
+            r"/files/(?P<name>[^/]+)\.txt", "/files/{name}.txt", [("name", "[^/]+")], True
+        ),
+        pytest.param(
+            r"/x/(?P<a>(?:ab|cd)+)/(?P<b>[a-z]{2,3})",
+            "/x/{a}/{b}",
+            [("a", "(?:ab|cd)+"), ("b", "[a-z]{2,3}")],
+            True,
+            id="groups-with-alternation-and-counts-inside",
+        ),
+        pytest.param(r"/a\(b\)/(?P<c>[)(])", "/a(b)/{c}", [("c", "[)(]")], True, id="escapes"),
+        pytest.param(r"/c/(?P<x>[]a])", "/c/{x}", [("x", "[]a]")], True, id="bracket-first"),
+        pytest.param(
+            r"/resource/(?P<id>[^/]+?)/?", "/resource/{id}", [("id", "[^/]+?")], False, id="slash?"
+        ),
+        pytest.param(r"/page(?:/(?P<page>\d+))?", "/page", [], False, id="optional-group"),
+        pytest.param(r"/q(?P<n>\d)?", "/q", [], False, id="optional-named-group"),
+        pytest.param(r"/q(?P<n>\d)+", "/q{n}", [("n", r"\d")], False, id="repeated-group"),
+        pytest.param(r"/a|/b", "/a", [], False, id="alternation"),
+        pytest.param(r"/api/(?:v1|v2)/users", "/api/v1/users", [], False, id="first-branch"),
+        pytest.param(r"/s/.*", "/s/", [], False, id="dot-star"),
+        pytest.param(r"/ab+c", "/abc", [], False, id="plus"),
+        pytest.param(r"/ab{2}c", "/abc", [], False, id="count"),
+        pytest.param(r"/ab{0,2}c", "/ac", [], False, id="count-from-zero"),
+        pytest.param(r"/n/\d+/(?P<x>\w+)", "/n//{x}", [("x", r"\w+")], False, id="class-escape"),
+        pytest.param(r"/[ab]/x", "//x", [], False, id="class"),
+        pytest.param(r"/(?=a)a", "/a", [], False, id="lookahead"),
+        pytest.param(r"/(a)", "/", [], False, id="unnamed-group"),
+        pytest.param(r"/a{", "/a", [], False, id="lone-brace"),
+        pytest.param(r"/(?P<x>[\]a]+)", "/{x}", [("x", r"[\]a]+")], True, id="escape-in-class"),
+    ],
+)
+def test_template(url: str, path: str, groups: list[tuple[str, str]], plain: bool) -> None:
+    found = template(url)
+    assert (found.path, [tuple(group) for group in found.groups], found.plain) == (
+        path,
+        groups,
+        plain,
+    )
+
+
+def test_template_parts_keep_text_and_groups_in_order() -> None:
+    assert template(r"/a/(?P<x>\d+)/b").parts == ("/a/", Group("x", r"\d+"), "/b")
