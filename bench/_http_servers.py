@@ -8,6 +8,7 @@ to a temporary directory, where they can be read or run by hand.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -29,6 +30,12 @@ class Scenario:
     path: str
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
+    method: str = "GET"
+    request_body: bytes = b""
+    request_headers: tuple[tuple[str, str], ...] = ()
+    status: int = 200
+    # Compare the body as JSON: json.dumps and msgspec space their output differently.
+    json_body: bool = False
 
 
 HEALTH: Final = Scenario("health", "GET /health (text)", "/health", b"ok")
@@ -41,6 +48,35 @@ HEADERS: Final = Scenario(
 )
 JSON: Final = Scenario("json", "GET /json (json_response)", "/json", JSON_DOCUMENT.encode())
 SCENARIOS: Final = (HEALTH, RESOURCE, ITEMS, HEADERS, JSON)
+
+# Typed inputs: a JSON body validated into a type, and a query string converted. Served by
+# the aiohttp and typedsvc servers only; tomodachi reads neither for you.
+NEW_USER: Final = {
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "age": 36,
+    "country": "GB",
+    "tags": ["math", "poetry"],
+    "newsletter": True,
+}
+USERS_CREATE: Final = Scenario(
+    "users-create",
+    "POST /users (6-field JSON body validated, JSON answer)",
+    "/users",
+    json.dumps({"id": 1, **NEW_USER}).encode(),
+    method="POST",
+    request_body=json.dumps(NEW_USER).encode(),
+    request_headers=(("Content-Type", "application/json"),),
+    status=201,
+    json_body=True,
+)
+USERS_SEARCH: Final = Scenario(
+    "users-search",
+    "GET /users?q=ada&limit=10&tag=a&tag=b (query converted)",
+    "/users?q=ada&limit=10&tag=a&tag=b",
+    b"ada 10 a,b",
+)
+INPUT_SCENARIOS: Final = (USERS_CREATE, USERS_SEARCH)
 
 _COMMON_PREFIX: Final = "/api/v1/catalogue/items/by-name/item"
 
@@ -147,12 +183,62 @@ async def json(request: web.Request) -> web.Response:
     return web.json_response({JSON_DOCUMENT})
 
 
+async def create_user(request: web.Request) -> web.Response:
+    # By hand: parse, check each field, answer 422 listing the wrong ones.
+    data = await request.json()
+    if not isinstance(data, dict):
+        return web.json_response({{"invalid": ["$"]}}, status=422)
+    name, email = data.get("name"), data.get("email")
+    age, country = data.get("age"), data.get("country")
+    tags, newsletter = data.get("tags"), data.get("newsletter")
+    invalid = []
+    if not isinstance(name, str) or not name:
+        invalid.append("name")
+    if not isinstance(email, str) or "@" not in email:
+        invalid.append("email")
+    if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 150:
+        invalid.append("age")
+    if not isinstance(country, str) or len(country) != 2:
+        invalid.append("country")
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        invalid.append("tags")
+    if not isinstance(newsletter, bool):
+        invalid.append("newsletter")
+    if invalid:
+        return web.json_response({{"invalid": invalid}}, status=422)
+    user = {{
+        "id": 1,
+        "name": name,
+        "email": email,
+        "age": age,
+        "country": country,
+        "tags": tags,
+        "newsletter": newsletter,
+    }}
+    return web.json_response(user, status=201)
+
+
+async def search_users(request: web.Request) -> web.Response:
+    query = request.query
+    q = query.get("q")
+    if q is None:
+        return web.Response(status=400, text="q is required")
+    try:
+        limit = int(query.get("limit", "20"))
+    except ValueError:
+        return web.Response(status=400, text="limit must be an int")
+    tags = query.getall("tag", [])
+    return web.Response(text=f"{{q}} {{limit}} {{','.join(tags)}}")
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/health", health)
     router.add_get("/resource/{{id}}", resource)
     router.add_get("/items/{{n}}", items)
     router.add_get("/headers", headers)
     router.add_get("/json", json)
+    router.add_post("/users", create_user)
+    router.add_get("/users", search_users)
 """
     return (
         _AIOHTTP_HEADER.format(what="the routes of every scenario")
@@ -180,10 +266,32 @@ def aiohttp_routes_source(routes: RouteSet) -> str:
 _TYPEDSVC_HEADER: Final = '''\
 """typedsvc: {what}. Run: typedsvc run THIS_FILE --port N [--loop uvloop]"""
 
+from typing import Annotated
+
+import msgspec
 from aiohttp import web
 
 import typedsvc
 from typedsvc import {names}
+
+
+class NewUser(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    email: Annotated[str, msgspec.Meta(pattern="@")]
+    age: Annotated[int, msgspec.Meta(ge=0, le=150)]
+    country: Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
+    tags: list[str]
+    newsletter: bool
+
+
+class User(msgspec.Struct):
+    id: int
+    name: str
+    email: str
+    age: int
+    country: str
+    tags: list[str]
+    newsletter: bool
 
 
 class Bench(typedsvc.Service):
@@ -200,7 +308,7 @@ def typedsvc_source(port: int, *, access_log: bool) -> str:
     """A typedsvc service with the routes of every scenario."""
     header = _TYPEDSVC_HEADER.format(
         what="the routes of every scenario",
-        names="HttpOptions, Options, ResponseDict",
+        names="Body, HttpOptions, JsonResponse, Options, Query, ResponseDict",
         port=port,
         keepalive=KEEPALIVE_TIMEOUT_S,
         access_log=access_log,
@@ -227,6 +335,23 @@ def typedsvc_source(port: int, *, access_log: bool) -> str:
     @typedsvc.http("GET", r"/json")
     async def json(self, request: web.Request) -> web.Response:
         return web.json_response({JSON_DOCUMENT})
+
+    @typedsvc.http("POST", r"/users")
+    async def create_user(self, request: web.Request, user: Body[NewUser]) -> JsonResponse[User]:
+        created = User(
+            1, user.name, user.email, user.age, user.country, user.tags, user.newsletter
+        )
+        return JsonResponse(created, status=201)
+
+    @typedsvc.http("GET", r"/users")
+    async def search_users(
+        self,
+        request: web.Request,
+        q: Query[str],
+        limit: Query[int] = 20,
+        tag: Query[list[str]] = [],
+    ) -> str:
+        return f"{{q}} {{limit}} {{','.join(tag)}}"
 """
     )
 

@@ -19,6 +19,7 @@ valgrind: Debian's package, installed with apt-get when missing, as bench/run do
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import socket
 import subprocess
@@ -43,6 +44,7 @@ START_TIMEOUT_S: Final = 300.0
 CONTROL_TIMEOUT_S: Final = 120.0
 SOCKET_TIMEOUT_S: Final = 60.0
 LABELS: Final[tuple[http_bench.Label, ...]] = ("aiohttp", "typedsvc")
+MEASURED: Final = (*_http_servers.SCENARIOS, *_http_servers.INPUT_SCENARIOS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
 
 
 def send(port: int, scenario: Scenario, count: int) -> None:
-    """``count`` GETs of ``scenario`` over one keep-alive connection; exit on a wrong answer."""
-    request = f"GET {scenario.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    """``count`` requests of ``scenario`` over one keep-alive connection; exit on a wrong
+    answer."""
+    headers = [("Host", "127.0.0.1"), *scenario.request_headers]
+    if scenario.request_body:
+        headers.append(("Content-Length", str(len(scenario.request_body))))
+    fields = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    request = (
+        f"{scenario.method} {scenario.path} HTTP/1.1\r\n{fields}\r\n".encode() + scenario.request_body
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S) as sock:
         pending = b""
         for _ in range(count):
@@ -84,8 +93,14 @@ def send(port: int, scenario: Scenario, count: int) -> None:
             while len(pending) < length:
                 pending += _received(sock)
             body, pending = pending[:length], pending[length:]
-            if not status.startswith(b"HTTP/1.1 200") or body != scenario.body:
-                sys.exit(f"GET {scenario.path} answered {status!r} with {body!r}")
+            expected = f"HTTP/1.1 {scenario.status}".encode()
+            if scenario.json_body:
+                same = json.loads(body) == json.loads(scenario.body)
+            else:
+                same = body == scenario.body
+            if not status.startswith(expected) or not same:
+                what = f"{scenario.method} {scenario.path}"
+                sys.exit(f"{what} answered {status!r} with {body!r}")
 
 
 def _read_until(sock: socket.socket, pending: bytes, mark: bytes) -> tuple[bytes, bytes]:
@@ -148,7 +163,7 @@ def count(
                 sys.exit(f"{label} did not start under valgrind:\n{log.read_text()[-4000:]}")
             time.sleep(0.5)
         found: dict[str, float] = {}
-        for number, scenario in enumerate(_http_servers.SCENARIOS, 1):
+        for number, scenario in enumerate(MEASURED, 1):
             send(port, scenario, WARMUP_REQUESTS)
             control(process.pid, "--instr=on")
             send(port, scenario, settings.requests)
@@ -181,7 +196,7 @@ def report(settings: Settings, counts: dict[str, dict[str, float]], facts: list[
         "| scenario | aiohttp | typedsvc | typedsvc - aiohttp | aiohttp / typedsvc |",
         "|---|---:|---:|---:|---:|",
     ]
-    for scenario in _http_servers.SCENARIOS:
+    for scenario in MEASURED:
         ours = counts["typedsvc"][scenario.key]
         raw = counts["aiohttp"][scenario.key]
         lines.append(

@@ -180,7 +180,10 @@ def _route_handler(
                 # A url without groups has nothing in match_info: reading it is a call.
                 kwargs: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
                 if reader is not None:
-                    kwargs = await reader(request, kwargs)
+                    if reader.has_body:
+                        kwargs = await reader.read_body(request, kwargs)
+                    else:
+                        kwargs = reader.read(request, kwargs)
                 elif conversions or len(kwargs) < group_count:
                     kwargs = group_arguments(kwargs, conversions, required, group_count, request)
                 if middlewares:

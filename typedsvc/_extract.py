@@ -7,13 +7,12 @@ request is collected before the request is answered (see ``_problems``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple, TypeAlias
 
 import msgspec
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from multidict import MultiMapping
 
 from typedsvc._convert import Converter, converter
 from typedsvc._decorators import RouteInput
@@ -50,10 +49,22 @@ def group_arguments(
 
     Raises the 400 of every group that does not convert.
     """
-    errors: list[InputError] = []
-    kwargs = _groups(match_info, conversions, required, group_count, errors)
-    if errors:
-        raise problem(request, errors)
+    kwargs: dict[str, object] = dict(match_info)
+    if len(kwargs) < group_count:
+        for name in required:
+            # An optional group without a default still gets a value: the empty string.
+            kwargs.setdefault(name, "")
+    for name, convert, _ in conversions:
+        # From kwargs: a required group that took no part in the match is "" there.
+        text = kwargs.get(name)
+        if isinstance(text, str):
+            try:
+                kwargs[name] = convert(text)
+            except ValueError:
+                # Rare: go over every group again, to list each one that fails.
+                errors: list[InputError] = []
+                _groups(match_info, conversions, required, group_count, errors)
+                raise problem(request, errors) from None
     return kwargs
 
 
@@ -85,7 +96,8 @@ class _Value(NamedTuple):
 
     name: str
     wire: str
-    convert: Converter
+    # None for a str, which needs no converting.
+    convert: Converter | None
     type_name: str
     is_list: bool
     required: bool
@@ -94,11 +106,12 @@ class _Value(NamedTuple):
 class Reader:
     """Reads every argument of one route's handler from a request.
 
-    Made once per route with inputs; ``await reader(request, match_info)`` gives the
-    keyword arguments, or raises the problem that lists every invalid input.
+    Made once per route with inputs. ``reader.read(request, match_info)`` gives the
+    keyword arguments of a route without a body, ``await reader.read_body(...)`` those of
+    one with a body (``has_body``); both raise the problem that lists every invalid input.
     """
 
-    __slots__ = ("_body", "_conversions", "_cookies", "_group_count", "_headers", "_query")
+    __slots__ = ("_body", "_conversions", "_cookies", "_headers", "_query", "has_body")
 
     def __init__(
         self,
@@ -107,7 +120,8 @@ class Reader:
         group_count: int,
         inputs: Sequence[RouteInput],
     ) -> None:
-        self._conversions = (conversions, required, group_count)
+        # None when the route has no url group to read.
+        self._conversions = (conversions, required, group_count) if group_count else None
         values: dict[Location, list[_Value]] = {"query": [], "header": [], "cookie": []}
         self._body: _Body | None = None
         for entry in inputs:
@@ -125,7 +139,7 @@ class Reader:
                 _Value(
                     entry.name,
                     source.wire,
-                    convert,
+                    None if convert is str else convert,
                     type_name,
                     source.type.is_list,
                     not entry.has_default,
@@ -134,72 +148,100 @@ class Reader:
         self._query = tuple(values["query"])
         self._headers = tuple(values["header"])
         self._cookies = tuple(values["cookie"])
+        self.has_body = self._body is not None
 
-    async def __call__(
-        self, request: web.Request, match_info: Mapping[str, object]
-    ) -> dict[str, object]:
+    def read(self, request: web.Request, match_info: Mapping[str, object]) -> dict[str, object]:
+        """The handler's keyword arguments, for a route without a body."""
         errors: list[InputError] = []
-        kwargs = _groups(match_info, *self._conversions, errors)
-        if self._query:
-            _read_query(request.query, self._query, kwargs, errors)
-        if self._headers:
-            _read(request.headers, self._headers, "header", kwargs, errors)
-        if self._cookies:
-            _read(request.cookies, self._cookies, "cookie", kwargs, errors)
-        if self._body is not None:
-            await self._body.read(request, kwargs, errors)
+        kwargs = self._values(request, match_info, errors)
         if errors:
             raise problem(request, errors)
         return kwargs
 
+    async def read_body(
+        self, request: web.Request, match_info: Mapping[str, object]
+    ) -> dict[str, object]:
+        """The handler's keyword arguments, the body's included."""
+        errors: list[InputError] = []
+        kwargs = self._values(request, match_info, errors)
+        assert self._body is not None
+        await self._body.read(request, kwargs, errors)
+        if errors:
+            raise problem(request, errors)
+        return kwargs
 
-def _read_query(
-    query: MultiMapping[str],
-    values: Sequence[_Value],
-    kwargs: dict[str, object],
-    errors: list[InputError],
-) -> None:
-    """Convert ``values`` from the query string, where a name may repeat, into ``kwargs``."""
-    for value in values:
-        if value.is_list:
-            _convert(value, query.getall(value.wire, []), "query", kwargs, errors)
-        else:
-            text = query.get(value.wire)
-            _convert(value, [] if text is None else [text], "query", kwargs, errors)
+    def _values(
+        self, request: web.Request, match_info: Mapping[str, object], errors: list[InputError]
+    ) -> dict[str, object]:
+        conversions = self._conversions
+        kwargs = {} if conversions is None else _groups(match_info, *conversions, errors)
+        if self._query:
+            query = request.query
+            _read(query, query.getall, self._query, "query", kwargs, errors)
+        if self._headers:
+            _read(request.headers, None, self._headers, "header", kwargs, errors)
+        if self._cookies:
+            _read(request.cookies, None, self._cookies, "cookie", kwargs, errors)
+        return kwargs
 
 
 def _read(
     found: Mapping[str, str],
+    getall: Callable[[str, list[str]], list[str]] | None,
     values: Sequence[_Value],
     location: InputLocation,
     kwargs: dict[str, object],
     errors: list[InputError],
 ) -> None:
-    """Convert ``values`` from the headers or cookies into ``kwargs``."""
-    for value in values:
-        text = found.get(value.wire)
-        _convert(value, [] if text is None else [text], location, kwargs, errors)
+    """Convert ``values`` from the query, headers or cookies into ``kwargs``.
+
+    ``getall`` gives every value of a name, for the query (lists are query parameters
+    only). The common case, one value that converts, takes the fewest steps: it runs for
+    every input of every request.
+    """
+    for name, wire, convert, type_name, is_list, required in values:
+        if is_list:
+            assert getall is not None
+            texts = getall(wire, [])
+            if texts:
+                _convert_all(name, wire, convert, type_name, texts, kwargs, errors)
+            elif required:
+                errors.append(InputError(location, wire, _missing(location, wire)))
+            continue
+        text = found.get(wire)
+        if text is None:
+            if required:
+                errors.append(InputError(location, wire, _missing(location, wire)))
+        elif convert is None:
+            kwargs[name] = text
+        else:
+            try:
+                kwargs[name] = convert(text)
+            except ValueError:
+                errors.append(_bad_value(location, wire, text, type_name))
 
 
-def _convert(
-    value: _Value,
-    texts: Sequence[str],
-    location: InputLocation,
+def _convert_all(
+    name: str,
+    wire: str,
+    convert: Converter | None,
+    type_name: str,
+    texts: list[str],
     kwargs: dict[str, object],
     errors: list[InputError],
 ) -> None:
-    if not texts:
-        if value.required:
-            errors.append(InputError(location, value.wire, _missing(location, value.wire)))
+    """Every value of a repeated query parameter; an error for each that does not convert."""
+    if convert is None:
+        kwargs[name] = texts
         return
     converted: list[object] = []
     for text in texts:
         try:
-            converted.append(value.convert(text))
+            converted.append(convert(text))
         except ValueError:
-            errors.append(_bad_value(location, value.wire, text, value.type_name))
+            errors.append(_bad_value("query", wire, text, type_name))
     if len(converted) == len(texts):
-        kwargs[value.name] = converted if value.is_list else converted[0]
+        kwargs[name] = converted
 
 
 class _Body:

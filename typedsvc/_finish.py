@@ -68,10 +68,11 @@ class Finish:
             # one that a response said stays open would break the client's next request.
             # on_prepare() covers every handler declared to return such a response.
             return
-        if self._server and hdrs.SERVER not in response.headers:
-            response.headers[hdrs.SERVER] = self._server
+        headers = response.headers
+        if self._server and hdrs.SERVER not in headers:
+            headers[hdrs.SERVER] = self._server
         # A websocket upgrade (101) keeps its connection open for the socket's frames.
-        if response.status != 101 and self._closes(request):
+        if self.every_response and response.status != 101 and self._closes(request):
             # An unprepared response then says "Connection: close".
             response.force_close()
 
