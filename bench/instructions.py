@@ -80,9 +80,8 @@ def send(port: int, scenario: Scenario, count: int) -> None:
     if scenario.request_body:
         headers.append(("Content-Length", str(len(scenario.request_body))))
     fields = "".join(f"{name}: {value}\r\n" for name, value in headers)
-    request = (
-        f"{scenario.method} {scenario.path} HTTP/1.1\r\n{fields}\r\n".encode() + scenario.request_body
-    )
+    line = f"{scenario.method} {scenario.path} HTTP/1.1\r\n"
+    request = f"{line}{fields}\r\n".encode() + scenario.request_body
     with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S) as sock:
         pending = b""
         for _ in range(count):
