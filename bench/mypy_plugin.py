@@ -25,6 +25,7 @@ from typing import Final
 import _common
 
 RESULTS: Final = _common.RESULTS_DIR / "mypy_plugin.md"
+TYPED_INPUTS_RESULTS: Final = _common.RESULTS_DIR / "mypy_plugin-typed-inputs.md"
 TARGET_OVERHEAD: Final = 0.15
 # No mypy run of one module should take this long; past it the run has hung.
 TIMEOUT_S: Final = 600.0
@@ -89,6 +90,78 @@ _ROUTES: Final[tuple[str, ...]] = (
 """,
 )
 
+# With --typed-inputs: the same module, its routes reading typed inputs instead.
+_INPUT_HEADER: Final = """
+from typing import Annotated, TypedDict
+
+from typedsvc import Body, Cookie, Header, JsonResponse, Query
+
+
+class NewUser(TypedDict):
+    name: str
+    email: str
+
+
+class User(TypedDict):
+    id: int
+    name: str
+    email: str
+
+"""
+_INPUT_ROUTES: Final[tuple[str, ...]] = (
+    """
+    @typedsvc.http("GET", r"/r{i}")
+    async def r{i}(
+        self,
+        request: web.Request,
+        q: Query[str],
+        limit: Query[int] = 20,
+        tag: Query[list[str]] = [],
+    ) -> str:
+        return q
+""",
+    """
+    @typedsvc.http("POST", r"/r{i}")
+    async def r{i}(self, request: web.Request, user: Body[NewUser]) -> JsonResponse[User]:
+        return JsonResponse({{"id": 1, **user}}, status=201)
+""",
+    """
+    @typedsvc.http("GET", r"/r{i}/(?P<item_id>\\d+)")
+    async def r{i}(
+        self, request: web.Request, item_id: int, x_request_id: Header[str | None] = None
+    ) -> str:
+        return str(item_id)
+""",
+    """
+    @typedsvc.http("GET", r"/r{i}/page")
+    async def r{i}(
+        self,
+        request: web.Request,
+        size: Annotated[int, typedsvc.query("page-size")] = 10,
+        session: Cookie[str | None] = None,
+    ) -> str:
+        return str(size)
+""",
+    """
+    @typedsvc.http(["PUT", "PATCH"], r"/r{i}/(?P<item_id>\\d+)")
+    async def r{i}(
+        self, request: web.Request, item_id: int, counts: Body[dict[str, int]]
+    ) -> None:
+        return None
+""",
+    """
+    @typedsvc.http("GET", r"/r{i}/find")
+    async def r{i}(
+        self,
+        request: web.Request,
+        color: Query[Color | None] = None,
+        exact: Query[bool] = False,
+        ref: Query[uuid.UUID | None] = None,
+    ) -> str:
+        return str(exact)
+""",
+)
+
 # A wrong route: with the plugin loaded, mypy must report it, which proves the plugin ran.
 _CANARY_SOURCE: Final = """\
 from aiohttp import web
@@ -131,16 +204,25 @@ class Timing:
         return statistics.median(run.cpu for run in self.runs)
 
 
-def service_source(routes: int) -> str:
-    """The source of a module with one Service subclass of ``routes`` routes."""
-    parts = [_HEADER.format(routes=routes)]
-    parts.extend(_ROUTES[i % len(_ROUTES)].format(i=i) for i in range(routes))
+def service_source(routes: int, *, typed_inputs: bool = False) -> str:
+    """The source of a module with one Service subclass of ``routes`` routes.
+
+    With ``typed_inputs``, the routes read query parameters, headers, cookies and bodies.
+    """
+    header = _HEADER.format(routes=routes)
+    shapes = _ROUTES
+    if typed_inputs:
+        head, _, service = header.partition("\nclass Big(")
+        header = head + _INPUT_HEADER + "\nclass Big(" + service
+        shapes = _INPUT_ROUTES
+    parts = [header]
+    parts.extend(shapes[i % len(shapes)].format(i=i) for i in range(routes))
     return "".join(parts)
 
 
-def write_inputs(workdir: Path, routes: int) -> None:
+def write_inputs(workdir: Path, routes: int, *, typed_inputs: bool = False) -> None:
     """Write the service, the canary and the two mypy configurations into ``workdir``."""
-    (workdir / SERVICE).write_text(service_source(routes))
+    (workdir / SERVICE).write_text(service_source(routes, typed_inputs=typed_inputs))
     (workdir / CANARY).write_text(_CANARY_SOURCE)
     # Alike but for the plugin line; --strict comes on the command line.
     (workdir / WITH_PLUGIN).write_text("[mypy]\nplugins = typedsvc.mypy\n")
@@ -232,7 +314,9 @@ def mypy_version() -> str:
     return result.stdout.strip()
 
 
-def report(with_plugin: Timing, without_plugin: Timing, routes: int, warmups: int) -> str:
+def report(
+    with_plugin: Timing, without_plugin: Timing, routes: int, warmups: int, typed_inputs: bool
+) -> str:
     """The results as a markdown document."""
     overhead = with_plugin.median / without_plugin.median - 1
     cpu_overhead = with_plugin.median_cpu / without_plugin.median_cpu - 1
@@ -248,7 +332,8 @@ def report(with_plugin: Timing, without_plugin: Timing, routes: int, warmups: in
         "# What the typedsvc mypy plugin costs",
         "",
         f"`mypy --strict` on a generated module of one `typedsvc.Service` subclass with {routes} "
-        "routes, each run from a fresh empty `--cache-dir` (cold cache), runs with and without "
+        + ("routes that read typed inputs (Query, Header, Cookie, Body), " if typed_inputs else "")
+        + "routes, each run from a fresh empty `--cache-dir` (cold cache), runs with and without "
         f"the plugin alternating, {len(with_plugin.runs)} of each, after {warmups} untimed "
         "warm-up run(s) of each. Seconds of the whole mypy process: wall clock, and CPU (user "
         "+ system), which other load on the machine disturbs less.",
@@ -278,16 +363,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each (default 3)")
     parser.add_argument("--routes", type=int, default=500, help="routes in the service (500)")
     parser.add_argument("--warmups", type=int, default=1, help="untimed runs of each first (1)")
+    parser.add_argument(
+        "--typed-inputs",
+        action="store_true",
+        help="routes that read query, header, cookie and body inputs",
+    )
     args = parser.parse_args()
     if args.rounds < 1 or args.routes < 1 or args.warmups < 0:
         parser.error("--rounds and --routes must be at least 1, --warmups at least 0")
     with tempfile.TemporaryDirectory(prefix="typedsvc-bench-") as tmp:
         workdir = Path(tmp)
-        write_inputs(workdir, args.routes)
+        write_inputs(workdir, args.routes, typed_inputs=args.typed_inputs)
         check_runtime(workdir, args.routes)
         with_plugin, without_plugin = measure(workdir, args.rounds, args.warmups)
-    text = report(with_plugin, without_plugin, args.routes, args.warmups)
-    _common.write_atomically(RESULTS, text)
+    text = report(with_plugin, without_plugin, args.routes, args.warmups, args.typed_inputs)
+    _common.write_atomically(TYPED_INPUTS_RESULTS if args.typed_inputs else RESULTS, text)
     print(text)
 
 
