@@ -5,13 +5,17 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import json
 import uuid
+import weakref
 from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
 from aiohttp import web
-from conftest import MakeClient, problem
+from conftest import Client, MakeClient, problem
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typing_extensions import TypedDict
 
 import typedsvc
@@ -429,3 +433,72 @@ async def test_inputs_body_whole_floats_are_ints(serve: MakeClient) -> None:
             "message": "Expected `int`, got `float`.",
         }
     ]
+
+
+async def test_inputs_a_json_value_msgspec_cannot_encode_is_a_500_naming_the_handler(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(typedsvc.Service):
+        @typedsvc.http("GET", r"/broken")
+        async def broken(self, request: web.Request) -> JsonResponse[object]:
+            return JsonResponse(object())
+
+    client = await serve(Broken())
+    response = await client.get("/broken")
+    assert (response.status, await response.text()) == (500, "500: Internal Server Error")
+    assert [record.getMessage() for record in caplog.records if record.name == "typedsvc"] == [
+        '"Broken.broken" returned a JsonResponse whose value msgspec cannot encode as JSON '
+        "(Encoding objects of type object is unsupported); answered 500."
+    ]
+
+
+async def test_inputs_a_body_nested_too_deeply_is_a_400(serve: MakeClient) -> None:
+    class Anything(typedsvc.Service):
+        @typedsvc.http("POST", r"/any")
+        async def any(self, request: web.Request, body: Body[Any]) -> str:
+            return "decoded"
+
+    client = await serve(Anything())
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post("/any", data=deep, headers={"Content-Type": "application/json"})
+    assert await problem(response) == one_error(
+        400, "body", "$", "the request body is nested too deeply to decode."
+    )
+
+
+_SERVED: weakref.WeakKeyDictionary[MakeClient, dict[str, Client]] = weakref.WeakKeyDictionary()
+QUERY_NAMES = ["q", "limit", "tag", "ratio", "exact", "color", "sort", "id", "page-size", "other"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pairs=st.lists(st.tuples(st.sampled_from(QUERY_NAMES), st.text(max_size=30)), max_size=8),
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            ),
+            max_leaves=20,
+        ).map(lambda value: json.dumps(value).encode()),
+    ),
+)
+async def test_inputs_whatever_a_client_sends_is_never_a_500(
+    serve: MakeClient, pairs: list[tuple[str, str]], body: bytes
+) -> None:
+    # One server of each for all the examples: the fixture serves a test, not an example.
+    served = _SERVED.setdefault(serve, {})
+    if not served:
+        served["search"] = await serve(Search())
+        served["users"] = await serve(Users())
+    client, users = served["search"], served["users"]
+    found = await client.get("/search", params=pairs)
+    assert found.status in (200, 400), await found.text()
+    created = await users.post(
+        "/users", params=pairs, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert created.status in (201, 400, 422), await created.text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from http import HTTPStatus
 from types import MappingProxyType
@@ -11,8 +12,8 @@ import pytest
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from typedsvc import Response, ResponseValue
-from typedsvc._normalize import Defaults, InvalidResponseError, normalize
+from typedsvc import JsonResponse, Response, ResponseValue
+from typedsvc._normalize import Defaults, InvalidResponseError, UnencodableJsonError, normalize
 
 DEFAULTS = Defaults()
 TEXT_UTF8 = "text/plain; charset=utf-8"
@@ -46,6 +47,13 @@ def normalize_untyped(value: Any) -> web.StreamResponse:
 
 
 COOKIES = (("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"))
+JSON_AB = '{"a":[1,null],"b":"é"}'.encode()
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: float
 
 
 @pytest.mark.parametrize(
@@ -257,6 +265,41 @@ COOKIES = (("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"))
         pytest.param(
             Case((200, "found"), 200, TEXT_UTF8, b"found", default_status=404),
             id="error-status-not-over-tuple",
+        ),
+        # JsonResponse: msgspec's encoding, application/json
+        pytest.param(
+            Case(JsonResponse({"a": [1, None], "b": "é"}), 200, "application/json", JSON_AB),
+            id="json",
+        ),
+        pytest.param(
+            Case(
+                JsonResponse(Point(1, 2.5), status=201, headers={"X-A": "1"}),
+                201,
+                "application/json",
+                b'{"x":1,"y":2.5}',
+                (("X-A", "1"),),
+            ),
+            id="json-dataclass-status-headers",
+        ),
+        pytest.param(
+            Case(
+                JsonResponse([], headers=[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]),
+                200,
+                "application/json",
+                b"[]",
+                COOKIES,
+            ),
+            id="json-repeated-headers",
+        ),
+        pytest.param(
+            Case(JsonResponse("gone"), 404, "application/json", b'"gone"', default_status=404),
+            id="json-error-status",
+        ),
+        pytest.param(
+            Case(
+                JsonResponse(None, status=410), 410, "application/json", b"null", default_status=404
+            ),
+            id="json-error-status-not-over-its-own",
         ),
     ],
 )
@@ -495,3 +538,25 @@ def test_normalize_shares_no_headers_between_responses() -> None:
     assert hdrs.SERVER in first.headers
     assert "X-Only-Here" not in normalize("b", SERVED).headers
     assert "X-Only-Here" not in SERVED.headers
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(
+            JsonResponse(object()),
+            "a JsonResponse whose value msgspec cannot encode as JSON (Encoding objects of type "
+            "object is unsupported)",
+            id="object",
+        ),
+        pytest.param(
+            JsonResponse({(1, 2): "x"}),
+            "a JsonResponse whose value msgspec cannot encode as JSON (Only dicts with str-like "
+            "or number-like keys are supported)",
+            id="tuple-keys",
+        ),
+    ],
+)
+def test_normalize_json_value_msgspec_cannot_encode(value: ResponseValue, message: str) -> None:
+    with pytest.raises(UnencodableJsonError, match=exactly(message)):
+        normalize(value, DEFAULTS)

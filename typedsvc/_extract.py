@@ -30,6 +30,7 @@ from typedsvc._problems import (
 GroupConversions = Sequence[tuple[str, Converter, str]]
 
 _MAX_ECHOED_VALUE: Final = 60
+_TOO_DEEP: Final = "the request body is nested too deeply to decode."
 _NOUNS: Final[dict[InputLocation, str]] = {
     "path": "url parameter",
     "query": "query parameter",
@@ -279,16 +280,21 @@ class _Body:
             errors.append(InputError("body", "$", f"the request body could not be read: {exc}."))
             return
         try:
-            kwargs[self._name] = self._decoder.decode(data)
-        except msgspec.ValidationError as exc:
             try:
-                kwargs[self._name] = self._integral_floats(data, exc)
-            except msgspec.ValidationError as again:
-                message, _, path = str(again).partition(" - at `")
-                path = path.rstrip("`") or "$"
-                errors.append(InputError("body", path, f"{message}.", UNPROCESSABLE))
+                value = self._decoder.decode(data)
+            except msgspec.ValidationError as exc:
+                value = self._integral_floats(data, exc)
+        except msgspec.ValidationError as exc:
+            message, _, path = str(exc).partition(" - at `")
+            path = path.rstrip("`") or "$"
+            errors.append(InputError("body", path, f"{message}.", UNPROCESSABLE))
         except msgspec.DecodeError as exc:
             errors.append(InputError("body", "$", f"the request body is not valid JSON: {exc}."))
+        except RecursionError:
+            # Only a type that takes any JSON (object, Any) follows nesting this deep.
+            errors.append(InputError("body", "$", _TOO_DEEP))
+        else:
+            kwargs[self._name] = value
 
     def _integral_floats(self, data: bytes, error: msgspec.ValidationError) -> object:
         """The body decoded with its whole floats (``76.0``) read as ints; else ``error``.
