@@ -502,3 +502,25 @@ async def test_inputs_whatever_a_client_sends_is_never_a_500(
         "/users", params=pairs, data=body, headers={"Content-Type": "application/json"}
     )
     assert created.status in (201, 400, 422), await created.text()
+
+
+# The readers are written per route: a name is data there, whatever it holds.
+ODD = 'we\'ird "name"\\\n)'
+
+
+async def test_inputs_wire_names_of_any_text(serve: MakeClient) -> None:
+    odd = ODD
+
+    class Odd(typedsvc.Service):
+        @typedsvc.http("GET", r"/odd")
+        async def odd_names(
+            self, request: web.Request, value: Annotated[int, typedsvc.query(ODD)]
+        ) -> str:
+            return str(value)
+
+    client = await serve(Odd())
+    assert await (await client.get("/odd", params={odd: "7"})).text() == "7"
+    missing = await client.get("/odd")
+    assert (await problem(missing))["errors"] == [
+        {"in": "query", "name": odd, "message": f'query parameter "{odd}" is required.'}
+    ]

@@ -168,6 +168,9 @@ def _route_handler(
     required = spec.required_groups
     group_count = len(spec.groups)
     reader = Reader(conversions, required, group_count, spec.inputs) if spec.inputs else None
+    # Looked up once: the route has inputs and a body, inputs only, or neither.
+    read_body = reader.read_body if reader is not None and reader.has_body else None
+    read_inputs = reader.read if reader is not None and not reader.has_body else None
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -179,11 +182,10 @@ def _route_handler(
                     raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
                 # A url without groups has nothing in match_info: reading it is a call.
                 kwargs: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
-                if reader is not None:
-                    if reader.has_body:
-                        kwargs = await reader.read_body(request, kwargs)
-                    else:
-                        kwargs = reader.read(request, kwargs)
+                if read_inputs is not None:
+                    kwargs = read_inputs(request, kwargs)
+                elif read_body is not None:
+                    kwargs = await read_body(request, kwargs)
                 elif conversions or len(kwargs) < group_count:
                     kwargs = group_arguments(kwargs, conversions, required, group_count, request)
                 if middlewares:

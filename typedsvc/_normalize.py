@@ -75,6 +75,20 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     # forms are tried: a set lookup spares a json_response() six isinstance() calls.
     if type(value) in _RESPONSE_TYPES:
         return value  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # the set holds StreamResponse subclasses only
+    # The dict next: after str, the form most handlers return.
+    if isinstance(value, dict):
+        if not _DICT_KEYS.issuperset(value):
+            unknown = sorted(map(str, value.keys() - _DICT_KEYS))
+            raise InvalidResponseError(f"a dict with unknown keys {unknown}")
+        return _build(
+            value.get("body", b""),
+            value.get("status", status),
+            None,
+            value.get("headers"),
+            value.get("content_type"),
+            value.get("charset"),
+            defaults,
+        )
     if isinstance(value, bytes):
         return web.Response(body=value, status=status, headers=defaults.headers)
     if value is None:
@@ -91,19 +105,6 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
         )
     if isinstance(value, JsonResponse):
         return _json(value, status, defaults)
-    if isinstance(value, dict):
-        if not _DICT_KEYS.issuperset(value):
-            unknown = sorted(map(str, value.keys() - _DICT_KEYS))
-            raise InvalidResponseError(f"a dict with unknown keys {unknown}")
-        return _build(
-            value.get("body", b""),
-            value.get("status", status),
-            None,
-            value.get("headers"),
-            value.get("content_type"),
-            value.get("charset"),
-            defaults,
-        )
     if isinstance(value, tuple):
         if len(value) == 2:
             return _build(value[1], value[0], None, None, None, None, defaults)

@@ -423,8 +423,9 @@ def _shape(
         if isinstance(marker, tuple):
             location, given = marker
             input_type = None if location == "body" else _input_type(typ, checker.options)
+            wire = given + name if given == _UNKNOWN_NAME else None
             source = _inputs.InputSource(
-                location, _inputs.wire_name(location, name, given), input_type
+                location, wire or _inputs.wire_name(location, name, given), input_type
             )
             params.append(_urls.Param(name, param_kind, has_default, None, None, True, source))
             continue
@@ -438,6 +439,8 @@ def _shape(
 # What _marker() found: a marker's (location, name given) or None when there is none.
 _Marker = tuple[_inputs.Location, str | None]
 _UNREADABLE: Final = "unreadable"
+# The wire name of a long form that names it with an expression: one no other can share.
+_UNKNOWN_NAME: Final = "\x00"
 
 
 def _marker(
@@ -471,13 +474,13 @@ def _long_form(checker: TypeChecker, annotation: ast.expr) -> _Marker | None:
         if not isinstance(item, ast.Call) or len(item.args) != 1 or item.keywords:
             continue
         location = _LONG_FORMS.get(_resolve(checker, _dotted(item.func)) or "")
+        if location is None:
+            continue
         given = item.args[0]
-        if (
-            location is not None
-            and isinstance(given, ast.Constant)
-            and isinstance(given.value, str)
-        ):
+        if isinstance(given, ast.Constant) and isinstance(given.value, str):
             return location, given.value
+        # A name given by an expression (a constant): its text is the runtime's to check.
+        return location, _UNKNOWN_NAME
     return None
 
 
