@@ -21,7 +21,7 @@ import hashlib
 import inspect
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
@@ -552,11 +552,40 @@ def _parsed(
         tree = ast.parse(Path(path).read_bytes(), filename=path)
     except (OSError, SyntaxError, ValueError):
         return None
-    return {
-        node.lineno: node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
+    return {node.lineno: node for node in _definitions(tree.body)}
+
+
+def _definitions(
+    statements: list[ast.stmt],
+) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions defined in ``statements``, nested ones too.
+
+    Only statements are walked, not expressions: most of a module's nodes are
+    expressions, and no function is defined in one that a decorator could route.
+    """
+    for statement in statements:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield statement
+        if isinstance(statement, _WITH_BODY):
+            yield from _definitions(statement.body)
+        if isinstance(statement, _WITH_ELSE):
+            yield from _definitions(statement.body)
+            yield from _definitions(statement.orelse)
+        if isinstance(statement, ast.Try | ast.TryStar):
+            for part in (statement.body, statement.orelse, statement.finalbody):
+                yield from _definitions(part)
+            for handler in statement.handlers:
+                yield from _definitions(handler.body)
+
+
+_WITH_BODY: Final = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.With,
+    ast.AsyncWith,
+)
+_WITH_ELSE: Final = (ast.If, ast.For, ast.AsyncFor, ast.While)
 
 
 def _input_type(typ: Type, options: Options) -> _inputs.InputType:
