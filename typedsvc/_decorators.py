@@ -480,6 +480,27 @@ def _read_code_key(key: _CodeKey) -> list[_Parameter]:
     return found
 
 
+class _Undeclared:
+    """The return type of a function that declares none, or one that does not resolve."""
+
+
+UNDECLARED: Final = _Undeclared()
+
+
+def declared_return(func: Callable[..., object]) -> object:
+    """The return annotation of ``func``, evaluated; ``UNDECLARED`` when it has none that
+    evaluates."""
+    annotations: dict[str, object] | None = getattr(func, "__annotations__", None)
+    if not isinstance(annotations, dict) or "return" not in annotations:
+        return UNDECLARED
+    declared = annotations["return"]
+    if isinstance(declared, str):
+        declared, resolved = resolve_annotation(func, declared)
+        if not resolved:
+            return UNDECLARED
+    return declared
+
+
 def resolve_annotation(func: Callable[..., object], annotation: str) -> tuple[object, bool]:
     """Evaluate a string annotation of ``func`` (``from __future__ import annotations``).
 

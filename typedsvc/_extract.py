@@ -50,23 +50,13 @@ def group_arguments(
 
     Raises the 400 of every group that does not convert.
     """
-    kwargs: dict[str, object] = dict(match_info)
-    if len(kwargs) < group_count:
-        for name in required:
-            # An optional group without a default still gets a value: the empty string.
-            kwargs.setdefault(name, "")
-    for name, convert, _ in conversions:
-        # From kwargs: a required group that took no part in the match is "" there.
-        text = kwargs.get(name)
-        if isinstance(text, str):
-            try:
-                kwargs[name] = convert(text)
-            except ValueError:
-                # Rare: go over every group again, to list each one that fails.
-                errors: list[InputError] = []
-                _groups(match_info, conversions, required, group_count, errors)
-                raise problem(request, errors) from None
-    return kwargs
+    try:
+        return _groups(match_info, conversions, required, group_count)
+    except ValueError:
+        # Rare: go over the groups again, to list each one that fails.
+        errors: list[InputError] = []
+        _groups(match_info, conversions, required, group_count, errors)
+        raise problem(request, errors) from None
 
 
 def _groups(
@@ -74,8 +64,10 @@ def _groups(
     conversions: GroupConversions,
     required: Sequence[str],
     group_count: int,
-    errors: list[InputError],
+    errors: list[InputError] | None = None,
 ) -> dict[str, object]:
+    """The url groups, converted; the first that does not convert raises ValueError, or
+    with ``errors`` each one adds its InputError there."""
     kwargs: dict[str, object] = dict(match_info)
     if len(kwargs) < group_count:
         for name in required:
@@ -88,6 +80,8 @@ def _groups(
             try:
                 kwargs[name] = convert(text)
             except ValueError:
+                if errors is None:
+                    raise
                 errors.append(_bad_value("path", name, text, type_name))
     return kwargs
 

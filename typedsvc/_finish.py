@@ -21,7 +21,7 @@ from aiohttp import hdrs, web
 from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.web_urldispatcher import AbstractResource
 
-from typedsvc._decorators import resolve_annotation
+from typedsvc._decorators import UNDECLARED, declared_return
 from typedsvc._options import HttpOptions
 
 OnPrepare = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
@@ -124,15 +124,8 @@ def may_return_prepared(func: Callable[..., object]) -> bool:
     anything the annotation leaves open: none, ``Any``, a TypeVar, a name that does
     not resolve.
     """
-    annotations: dict[str, object] | None = getattr(func, "__annotations__", None)
-    if not isinstance(annotations, dict) or "return" not in annotations:
-        return True
-    declared = annotations["return"]
-    if isinstance(declared, str):
-        declared, resolved = resolve_annotation(func, declared)
-        if not resolved:
-            return True
-    return _admits_prepared(declared)
+    declared = declared_return(func)
+    return declared is UNDECLARED or _admits_prepared(declared)
 
 
 def _admits_prepared(declared: object) -> bool:

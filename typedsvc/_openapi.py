@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final, NamedTuple, Union, get_args, get_origi
 
 import msgspec
 
-from typedsvc._decorators import RouteSpec, describe, resolve_annotation
+from typedsvc._decorators import UNDECLARED, RouteSpec, declared_return, describe
 from typedsvc._problems import Problem
 from typedsvc._response import JsonResponse
 from typedsvc._service import Service, routes_of
@@ -23,7 +23,6 @@ from typedsvc._template import template
 OPENAPI_VERSION: Final = "3.1.0"
 _REF_TEMPLATE: Final = "#/components/schemas/{name}"
 _PROBLEM_TYPE: Final = "application/problem+json"
-_MISSING: Final = object()
 # A path parameter's group pattern, kept on it until its schema is known.
 _PATTERN: Final = "x-typedsvc-group-pattern"
 
@@ -169,8 +168,8 @@ def _success_responses(
     handler: Callable[..., object], slots: list[tuple[Document, str, object]], text_type: str
 ) -> list[tuple[str, Document]]:
     """The responses a handler's return annotation describes."""
-    declared = _declared_return(handler)
-    members = _members(declared) if declared is not _MISSING else [_MISSING]
+    declared = declared_return(handler)
+    members = _members(declared) if declared is not UNDECLARED else [UNDECLARED]
     found: dict[str, Document] = {}
     for member in members:
         if member is str or member is bytes:
@@ -188,18 +187,6 @@ def _success_responses(
         else:
             found.setdefault("default", {"description": "A response the handler builds."})
     return sorted(found.items())
-
-
-def _declared_return(handler: Callable[..., object]) -> object:
-    annotations: dict[str, object] | None = getattr(handler, "__annotations__", None)
-    if not isinstance(annotations, dict) or "return" not in annotations:
-        return _MISSING
-    declared = annotations["return"]
-    if isinstance(declared, str):
-        declared, resolved = resolve_annotation(handler, declared)
-        if not resolved:
-            return _MISSING
-    return declared
 
 
 def _members(declared: object) -> list[object]:
