@@ -17,8 +17,9 @@ from aiohttp import web
 
 import typedsvc
 from typedsvc import DefinitionError, Options
-from typedsvc._decorators import RouteSpec, describe, handler_name
 from typedsvc._service import routes_of
+from typedsvc._signature import describe, handler_name
+from typedsvc._specs import RouteSpec
 
 
 class Color(enum.Enum):

@@ -17,8 +17,8 @@ from aiohttp import web
 
 import typedsvc
 from typedsvc import Body, Cookie, DefinitionError, Header, Query
-from typedsvc._decorators import RouteSpec
 from typedsvc._service import routes_of
+from typedsvc._specs import RouteSpec
 
 
 def raises(message: str) -> pytest.RaisesExc[DefinitionError]:

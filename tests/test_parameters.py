@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from typedsvc._decorators import _parameters  # pyright: ignore[reportPrivateUsage]
+from typedsvc._signature import _parameters  # pyright: ignore[reportPrivateUsage]
 
 
 def positional(self: Any, request: object, a: int, b: str = "x") -> None: ...

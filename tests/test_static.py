@@ -18,7 +18,7 @@ from conftest import Client, MakeClient
 import typedsvc
 from typedsvc import DefinitionError
 from typedsvc._service import routes_of
-from typedsvc._static import StaticSpec
+from typedsvc._specs import StaticSpec
 
 NOT_FOUND: bytes = b"404: Not Found"
 

@@ -16,7 +16,6 @@ from aiohttp.abc import AbstractMatchInfo
 
 from typedsvc._access_log import AccessLogger, file_logger
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
-from typedsvc._decorators import RouteSpec
 from typedsvc._extract import Reader, group_arguments
 from typedsvc._finish import Finish, may_return_prepared
 from typedsvc._middleware import through
@@ -25,10 +24,11 @@ from typedsvc._openapi import openapi
 from typedsvc._options import HttpOptions
 from typedsvc._routing import AiohttpHandler, ServiceResource, regex_matcher, unmatched
 from typedsvc._service import Service, routes_of, run_hook
-from typedsvc._static import StaticSpec
+from typedsvc._specs import RouteSpec, StaticSpec, WebsocketSpec
+from typedsvc._static import static_handler, static_match
 from typedsvc._types import ResponseValue
 from typedsvc._urls import compile_url
-from typedsvc._websocket import OpenWebsockets, WebsocketSpec
+from typedsvc._websocket import OpenWebsockets
 
 LOGGER: Final = logging.getLogger("typedsvc")
 SERVICE_KEY: Final = web.AppKey("typedsvc.service", Service)
@@ -67,8 +67,8 @@ def create_app(service: Service) -> web.Application:
     websockets = OpenWebsockets(finish)
     for attr, spec in routes_of(type(service)).routes:
         if isinstance(spec, StaticSpec):
-            handler = _with_error_handlers(spec.handle, errors, finish)
-            resource.add(spec.url, spec.match, spec.methods, handler, whole_path=False)
+            handler = _with_error_handlers(static_handler(spec), errors, finish)
+            resource.add(spec.url, static_match(spec), spec.methods, handler, whole_path=False)
         elif isinstance(spec, WebsocketSpec):
             call = getattr(service, attr)
             handler = _with_error_handlers(websockets.handler(spec, call), errors, finish)

@@ -15,7 +15,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from typedsvc._convert import Converter, converter, to_int
-from typedsvc._decorators import RouteInput
 from typedsvc._inputs import Location
 from typedsvc._params import element_type
 from typedsvc._problems import (
@@ -25,6 +24,7 @@ from typedsvc._problems import (
     InputLocation,
     problem,
 )
+from typedsvc._specs import RouteInput
 
 # Conversions of url groups: (group name, converter, what the text must be).
 GroupConversions = Sequence[tuple[str, Converter, str]]

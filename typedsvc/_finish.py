@@ -21,8 +21,8 @@ from aiohttp import hdrs, web
 from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.web_urldispatcher import AbstractResource
 
-from typedsvc._decorators import UNDECLARED, declared_return
 from typedsvc._options import HttpOptions
+from typedsvc._signature import UNDECLARED, declared_return
 
 OnPrepare = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 

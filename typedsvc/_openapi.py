@@ -14,10 +14,11 @@ from typing import Annotated, Any, Final, NamedTuple, Union, get_args, get_origi
 
 import msgspec
 
-from typedsvc._decorators import UNDECLARED, RouteSpec, declared_return, describe
 from typedsvc._problems import Problem
 from typedsvc._response import JsonResponse
 from typedsvc._service import Service, routes_of
+from typedsvc._signature import UNDECLARED, declared_return, describe
+from typedsvc._specs import RouteSpec
 from typedsvc._template import template
 
 OPENAPI_VERSION: Final = "3.1.0"

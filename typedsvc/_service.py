@@ -9,18 +9,13 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Literal, TypeVar
 
 from typedsvc import _errors
-from typedsvc._decorators import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteSpec
 from typedsvc._errors import DefinitionError
 from typedsvc._middleware import Middleware
 from typedsvc._options import Options
-from typedsvc._static import StaticSpec
+from typedsvc._specs import ERRORS_ATTR, ROUTE_SPECS, ROUTES_ATTR, AnyRoute, ErrorSpec
 from typedsvc._urls import route_key
-from typedsvc._websocket import WebsocketSpec
 
 T = TypeVar("T")
-AnyRoute = RouteSpec | StaticSpec | WebsocketSpec
-# isinstance() takes a tuple in a third of the time it takes the union.
-_ROUTE_SPECS: Final = (RouteSpec, StaticSpec, WebsocketSpec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +103,7 @@ def _collect_routes(members: dict[str, object]) -> tuple[tuple[str, AnyRoute], .
     seen: dict[tuple[str, str], AnyRoute] = {}
     for attr, member in members.items():
         for spec in getattr(member, ROUTES_ATTR, ()):
-            if not isinstance(spec, _ROUTE_SPECS):
+            if not isinstance(spec, ROUTE_SPECS):
                 continue
             for method in spec.methods:
                 first = seen.setdefault((method, route_key(spec.url)), spec)

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
 from typedsvc import _errors, _urls
-from typedsvc._decorators import ROUTES_ATTR, handler_name, record
 from typedsvc._errors import DefinitionError
+from typedsvc._service import Service
+from typedsvc._signature import handler_name
+from typedsvc._specs import ROUTES_ATTR, StaticSpec, record
 from typedsvc._urls import decode_path_value
 
-if TYPE_CHECKING:
-    from typedsvc._service import Service
-
-S = TypeVar("S", bound="Service")
+S = TypeVar("S", bound=Service)
 
 FILENAME: Final = _urls.STATIC_FILENAME
 # Kept encoded by the router's path (yarl's path_safe): an encoded slash in a file name is
@@ -29,23 +27,21 @@ _ENCODED_SEPARATORS: Final = re.compile(r"%2[fF]|%5[cC]")
 StaticHandler = Callable[[S], Coroutine[Any, Any, None]]
 
 
-@dataclass(frozen=True, slots=True)
-class StaticSpec:
-    """One ``@http_static``: the directory (resolved) and the base url."""
+def static_match(spec: StaticSpec) -> Callable[[str], dict[str, str] | None]:
+    """The matcher of a static route: the file part of a path (still percent-encoded)
+    when the path is under the url."""
+    pattern = spec.pattern
 
-    where: str
-    url: str
-    pattern: re.Pattern[str]
-    directory: Path
-    serve_dotfiles: bool
-    methods: tuple[str, ...] = ("GET", "HEAD")
+    if FILENAME in pattern.groupindex:
 
-    def match(self, path: str) -> dict[str, str] | None:
-        """The file part of ``path`` (still percent-encoded) when ``path`` is under the url."""
-        if FILENAME in self.pattern.groupindex:
-            found = self.pattern.fullmatch(path)
+        def named(path: str) -> dict[str, str] | None:
+            found = pattern.fullmatch(path)
             return None if found is None else {FILENAME: found[FILENAME] or ""}
-        found = self.pattern.match(path)
+
+        return named
+
+    def below(path: str) -> dict[str, str] | None:
+        found = pattern.match(path)
         if found is None:
             return None
         base, rest = path[: found.end()], path[found.end() :]
@@ -54,37 +50,47 @@ class StaticSpec:
             return None
         return {FILENAME: rest}
 
-    def file_for(self, name: str) -> Path | None:
-        """The regular file ``name`` denotes inside the directory, or None."""
-        if _ENCODED_SEPARATORS.search(name):
-            return None
-        name = decode_path_value(name)
-        if "\x00" in name or "\\" in name:
-            return None
-        parts = name.removeprefix("/").split("/")
-        for part in parts:
-            if part in ("", ".", ".."):
-                return None
-            if part.startswith(".") and not self.serve_dotfiles:
-                return None
-        try:
-            # strict: every part must exist; symlinks are followed, then judged by the target.
-            path = self.directory.joinpath(*parts).resolve(strict=True)
-        except (OSError, RuntimeError):
-            return None
-        if not path.is_relative_to(self.directory) or not path.is_file():
-            return None
-        inside = path.relative_to(self.directory).parts
-        if not self.serve_dotfiles and any(part.startswith(".") for part in inside):
-            # A symlink that leads to a dotfile is refused like the dotfile itself.
-            return None
-        return path
+    return below
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = self.file_for(request.match_info[FILENAME])
+
+def file_for(spec: StaticSpec, name: str) -> Path | None:
+    """The regular file ``name`` denotes inside the spec's directory, or None."""
+    if _ENCODED_SEPARATORS.search(name):
+        return None
+    name = decode_path_value(name)
+    if "\x00" in name or "\\" in name:
+        return None
+    parts = name.removeprefix("/").split("/")
+    for part in parts:
+        if part in ("", ".", ".."):
+            return None
+        if part.startswith(".") and not spec.serve_dotfiles:
+            return None
+    directory = spec.directory
+    try:
+        # strict: every part must exist; symlinks are followed, then judged by the target.
+        path = directory.joinpath(*parts).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(directory) or not path.is_file():
+        return None
+    inside = path.relative_to(directory).parts
+    if not spec.serve_dotfiles and any(part.startswith(".") for part in inside):
+        # A symlink that leads to a dotfile is refused like the dotfile itself.
+        return None
+    return path
+
+
+def static_handler(spec: StaticSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler of a static route: the file, or 404."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        path = file_for(spec, request.match_info[FILENAME])
         if path is None:
             raise web.HTTPNotFound()
         return web.FileResponse(path)
+
+    return handle
 
 
 def http_static(

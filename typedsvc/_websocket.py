@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
+from typing import Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from typedsvc import _urls
-from typedsvc._decorators import ROUTES_ATTR, describe, handler_name, record
 from typedsvc._errors import DefinitionError
-
-if TYPE_CHECKING:
-    from typedsvc._service import Service
+from typedsvc._service import Service
+from typedsvc._signature import describe, handler_name
+from typedsvc._specs import ROUTES_ATTR, WebsocketSpec, record
 
 LOGGER: Final = logging.getLogger("typedsvc")
 
@@ -24,22 +22,12 @@ Close: TypeAlias = Callable[[], Awaitable[None]]
 # receive callable, or None (frames are then read and dropped).
 WebsocketCallbacks: TypeAlias = tuple[Receive, Close] | Receive | None
 
-S = TypeVar("S", bound="Service")
+S = TypeVar("S", bound=Service)
 P = ParamSpec("P")
 W = TypeVar("W", bound=WebsocketCallbacks)
 WebsocketHandler: TypeAlias = Callable[
     Concatenate[S, web.WebSocketResponse, P], Coroutine[Any, Any, W]
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class WebsocketSpec:
-    """One ``@websocket`` on one handler."""
-
-    where: str
-    url: str
-    takes_request: bool
-    methods: tuple[str, ...] = ("GET",)
 
 
 def websocket(url: str) -> WebsocketDecorator:

@@ -15,57 +15,37 @@ alias, a variable), and check those arguments against the handler's type.
 
 from __future__ import annotations
 
-import ast
-import functools
 import hashlib
 import inspect
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from mypy.checker import TypeChecker
 from mypy.errorcodes import ErrorCode
-from mypy.messages import format_type_bare
 from mypy.nodes import (
-    ARG_NAMED,
-    ARG_NAMED_OPT,
-    ARG_OPT,
-    ARG_POS,
-    ARG_STAR,
-    ArgKind,
-    Argument,
     Context,
     Decorator,
     ListExpr,
-    MypyFile,
     SetExpr,
     StrExpr,
-    SymbolNode,
     TupleExpr,
     TypeInfo,
-    Var,
 )
 from mypy.options import Options
 from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
 from mypy.types import (
-    AnyType,
     CallableType,
     ExtraAttrs,
     Instance,
     LiteralType,
-    NoneType,
-    ProperType,
-    RawExpressionType,
     Type,
-    TypeOfAny,
-    UnboundType,
-    UnionType,
     get_proper_type,
 )
 
-from typedsvc import _errors, _inputs, _urls
+from typedsvc import _errors, _inputs, _mypy_shape, _urls
+from typedsvc._mypy_shape import shape
 
 HTTP_FULLNAME: Final = "typedsvc._decorators.http"
 ROUTE_CALL_FULLNAME: Final = "typedsvc._decorators.RouteDecorator.__call__"
@@ -76,7 +56,6 @@ STATIC_CALL_FULLNAME: Final = "typedsvc._static.StaticDecorator.__call__"
 WEBSOCKET_FULLNAME: Final = "typedsvc._websocket.websocket"
 WEBSOCKET_CALL_FULLNAME: Final = "typedsvc._websocket.WebsocketDecorator.__call__"
 SERVICE_FULLNAME: Final = "typedsvc._service.Service"
-COROUTINE_FULLNAME: Final = "typing.Coroutine"
 # Extra attributes of a decorator's type that carry its literal arguments.
 URL: Final = "__typedsvc_url__"
 METHODS: Final = "__typedsvc_methods__"
@@ -89,41 +68,6 @@ TYPEDSVC_URL: Final = ErrorCode(
 TYPEDSVC_URL_LITERAL: Final = ErrorCode(
     "typedsvc-url-literal", "A typedsvc url that mypy cannot know statically", "typedsvc"
 )
-
-# The markers as aliases (typedsvc.Query[int]) and as long forms (typedsvc.query("name")).
-_ALIASES: Final[dict[str, _inputs.Location]] = {
-    "typedsvc._params.Query": "query",
-    "typedsvc._params.Header": "header",
-    "typedsvc._params.Cookie": "cookie",
-    "typedsvc._params.Body": "body",
-}
-_LONG_FORMS: Final[dict[str, _inputs.Location]] = {
-    "typedsvc._params.query": "query",
-    "typedsvc._params.header": "header",
-    "typedsvc._params.cookie": "cookie",
-}
-ANNOTATED_FULLNAMES: Final = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
-_SCALARS: Final[dict[str, _inputs.Scalar]] = {
-    "builtins.str": "str",
-    "builtins.int": "int",
-    "builtins.float": "float",
-    "builtins.bool": "bool",
-    "uuid.UUID": "uuid",
-}
-_CONVERSIONS: Final[dict[str, _urls.Conversion]] = {
-    "builtins.str": "str",
-    "builtins.int": "int",
-    "builtins.float": "float",
-    "uuid.UUID": "uuid",
-}
-_KINDS: Final[dict[ArgKind, _urls.ParamKind]] = {
-    ARG_POS: "positional_or_keyword",
-    ARG_OPT: "positional_or_keyword",
-    ARG_STAR: "var_positional",
-    ARG_NAMED: "keyword_only",
-    ARG_NAMED_OPT: "keyword_only",
-    ArgKind.ARG_STAR2: "var_keyword",
-}
 
 # Per class: (method, url key) or ("http_error", status) -> (handler name, its Decorator
 # node, the decorator expression).
@@ -184,7 +128,7 @@ class TypedsvcPlugin(Plugin):
         checker, info, decorator, handler = target
         where = f"{info.name}.{decorator.func.name}"
         at = _decorator_expression(checker, decorator, ctx.type)
-        problems = check(where, _shape(where, handler, decorator, checker), url)
+        problems = check(where, shape(where, handler, decorator, checker), url)
         for problem in problems:
             checker.fail(problem, at, code=TYPEDSVC_URL)
         if not problems:
@@ -217,7 +161,7 @@ class TypedsvcPlugin(Plugin):
         at = _decorator_expression(checker, decorator, ctx.type)
         known = recorded.get(STATUS)
         status = known if isinstance(known, int) else None
-        problems = _urls.check_error_handler(_shape(where, handler, decorator, checker), status)
+        problems = _urls.check_error_handler(shape(where, handler, decorator, checker), status)
         for problem in problems:
             checker.fail(problem, at, code=TYPEDSVC_URL)
         if not problems and status is not None:
@@ -240,8 +184,8 @@ class TypedsvcPlugin(Plugin):
         where = f"{info.name}.{decorator.func.name}"
         at = _decorator_expression(checker, decorator, ctx.type)
         known = methods.split(",") if isinstance(methods, str) else []
-        shape = _shape(where, handler, decorator, checker)
-        problems = _urls.check_route(shape, url, known)
+        handler_shape = shape(where, handler, decorator, checker)
+        problems = _urls.check_route(handler_shape, url, known)
         for problem in problems:
             checker.fail(problem, at, code=TYPEDSVC_URL)
         if not problems and known:
@@ -270,7 +214,7 @@ class TypedsvcPlugin(Plugin):
 def _checks_version() -> str:
     """A digest of the code that decides what the plugin reports."""
     digest = hashlib.sha256()
-    for module in (sys.modules[__name__], _urls, _errors, _inputs):
+    for module in (sys.modules[__name__], _mypy_shape, _urls, _errors, _inputs):
         digest.update(Path(inspect.getfile(module)).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -395,267 +339,6 @@ def _decorator_expression(checker: TypeChecker, decorator: Decorator, typ: Type)
         if checker.has_type(expression) and checker.lookup_type(expression) is typ:
             return expression
     return decorator
-
-
-def _shape(
-    where: str, handler: CallableType, decorator: Decorator, checker: TypeChecker
-) -> _urls.HandlerShape:
-    """The handler's type as the pure checks see it."""
-    # Positional-only parameters have no name in the type; the definition has it, as long as
-    # no other decorator changed the signature first. So do the annotations as written,
-    # which tell a typed input (typedsvc.Query[int]) from a plain int.
-    definition = decorator.func.arguments
-    own_names = len(definition) == len(handler.arg_names)
-    params: list[_urls.Param] = []
-    for index, (name, kind, typ) in enumerate(
-        zip(handler.arg_names, handler.arg_kinds, handler.arg_types, strict=True)
-    ):
-        param_kind = _KINDS[kind]
-        if name is None and kind.is_positional():
-            param_kind = "positional_only"
-            name = definition[index].variable.name if own_names else f"__arg{index}"
-        name = name or f"__arg{index}"
-        has_default = kind.is_optional()
-        marker = _marker(checker, decorator, definition[index]) if own_names else None
-        if marker is _UNREADABLE:
-            # Annotated[...] with metadata this plugin cannot read: left unchecked.
-            has_default = True
-        if isinstance(marker, tuple):
-            location, given = marker
-            input_type = None if location == "body" else _input_type(typ, checker.options)
-            wire = given + name if given == _UNKNOWN_NAME else None
-            source = _inputs.InputSource(
-                location, wire or _inputs.wire_name(location, name, given), input_type
-            )
-            params.append(_urls.Param(name, param_kind, has_default, None, None, True, source))
-            continue
-        annotation, conversion = _conversion(typ, checker.options)
-        params.append(_urls.Param(name, param_kind, has_default, annotation, conversion))
-    returned = get_proper_type(handler.ret_type)
-    is_async = isinstance(returned, Instance) and returned.type.fullname == COROUTINE_FULLNAME
-    return _urls.HandlerShape(where, is_async, tuple(params))
-
-
-# What _marker() found: a marker's (location, name given) or None when there is none.
-_Marker = tuple[_inputs.Location, str | None]
-_UNREADABLE: Final = "unreadable"
-# The wire name of a long form that names it with an expression: one no other can share.
-_UNKNOWN_NAME: Final = "\x00"
-
-
-def _marker(
-    checker: TypeChecker, decorator: Decorator, argument: Argument
-) -> _Marker | Literal["unreadable"] | None:
-    """The input marker on a parameter's annotation as written, if it has one."""
-    annotation = argument.type_annotation
-    if not isinstance(annotation, UnboundType):
-        return None
-    fullname = _resolve(checker, annotation.name)
-    location = _ALIASES.get(fullname or "")
-    if location is not None:
-        return location, None
-    if fullname not in ANNOTATED_FULLNAMES:
-        return None
-    if not any(isinstance(arg, RawExpressionType) for arg in annotation.args[1:]):
-        return None
-    # mypy keeps no expression of Annotated's metadata (typedsvc.query("page-size")): the
-    # source has it.
-    written = _annotation_source(checker.path, decorator.func.line, argument.variable.name)
-    if written is None:
-        return _UNREADABLE
-    return _long_form(checker, written)
-
-
-def _long_form(checker: TypeChecker, annotation: ast.expr) -> _Marker | None:
-    """The marker of ``Annotated[T, typedsvc.query("name")]`` as written in the source."""
-    if not isinstance(annotation, ast.Subscript) or not isinstance(annotation.slice, ast.Tuple):
-        return None
-    for item in annotation.slice.elts[1:]:
-        if not isinstance(item, ast.Call) or len(item.args) != 1 or item.keywords:
-            continue
-        location = _LONG_FORMS.get(_resolve(checker, _dotted(item.func)) or "")
-        if location is None:
-            continue
-        given = item.args[0]
-        if isinstance(given, ast.Constant) and isinstance(given.value, str):
-            return location, given.value
-        # A name given by an expression (a constant): its text is the runtime's to check.
-        return location, _UNKNOWN_NAME
-    return None
-
-
-def _dotted(expression: ast.expr) -> str:
-    """``a.b.c`` for a name or an attribute chain; "" for anything else."""
-    if isinstance(expression, ast.Name):
-        return expression.id
-    if isinstance(expression, ast.Attribute):
-        head = _dotted(expression.value)
-        return f"{head}.{expression.attr}" if head else ""
-    return ""
-
-
-def _resolve(checker: TypeChecker, name: str) -> str | None:
-    """The full name of what ``name`` (``Query``, ``ts.Query``) means in the module."""
-    head, *rest = name.split(".")
-    try:
-        node: SymbolNode | None = checker.lookup(head).node
-    except KeyError:
-        return None
-    for part in rest:
-        if not isinstance(node, MypyFile):
-            return None
-        symbol = node.names.get(part)
-        node = symbol.node if symbol is not None else None
-    return node.fullname if node is not None else None
-
-
-def _annotation_source(path: str, line: int, parameter: str) -> ast.expr | None:
-    """A parameter's annotation as written in the source, from the function at ``line``."""
-    functions = _functions(path)
-    if functions is None:
-        return None
-    function = functions.get(line)
-    if function is None:
-        return None
-    arguments = function.args
-    for argument in [
-        *arguments.posonlyargs,
-        *arguments.args,
-        *arguments.kwonlyargs,
-    ]:
-        if argument.arg == parameter and argument.annotation is not None:
-            annotation = argument.annotation
-            if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-                try:
-                    return ast.parse(annotation.value, mode="eval").body
-                except SyntaxError:
-                    return None
-            return annotation
-    return None
-
-
-def _functions(path: str) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef] | None:
-    """The functions of a source file by the line of their ``def``; None if unreadable."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return _parsed(path, stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed(
-    path: str, mtime: int, size: int
-) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef] | None:
-    # Keyed by the file's time and size too: under dmypy the same file changes.
-    try:
-        tree = ast.parse(Path(path).read_bytes(), filename=path)
-    except (OSError, SyntaxError, ValueError):
-        return None
-    return {node.lineno: node for node in _definitions(tree.body)}
-
-
-def _definitions(
-    statements: list[ast.stmt],
-) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """The functions defined in ``statements``, nested ones too.
-
-    Only statements are walked, not expressions: most of a module's nodes are
-    expressions, and no function is defined in one that a decorator could route.
-    """
-    for statement in statements:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            yield statement
-        if isinstance(statement, _WITH_BODY):
-            yield from _definitions(statement.body)
-        if isinstance(statement, _WITH_ELSE):
-            yield from _definitions(statement.body)
-            yield from _definitions(statement.orelse)
-        if isinstance(statement, ast.Try | ast.TryStar):
-            for part in (statement.body, statement.orelse, statement.finalbody):
-                yield from _definitions(part)
-            for handler in statement.handlers:
-                yield from _definitions(handler.body)
-
-
-_WITH_BODY: Final = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.With,
-    ast.AsyncWith,
-)
-_WITH_ELSE: Final = (ast.If, ast.For, ast.AsyncFor, ast.While)
-
-
-def _input_type(typ: Type, options: Options) -> _inputs.InputType:
-    """A query, header or cookie parameter's type, as the runtime's ``input_type`` sees it."""
-    proper = get_proper_type(typ)
-    shown = format_type_bare(proper, options)
-    optional = False
-    if isinstance(proper, UnionType):
-        items = [get_proper_type(item) for item in proper.items]
-        kept = [item for item in items if not isinstance(item, NoneType)]
-        optional = len(kept) < len(items)
-        proper = kept[0] if len(kept) == 1 else UnionType.make_union(kept)
-        proper = get_proper_type(proper)
-    is_list = isinstance(proper, Instance) and proper.type.fullname == "builtins.list"
-    if is_list and isinstance(proper, Instance):
-        proper = get_proper_type(proper.args[0])
-    return _inputs.InputType(shown, _scalar(proper), is_list, optional)
-
-
-def _scalar(proper: ProperType) -> _inputs.Scalar | None:
-    """What a value converts to for this type, as the runtime's ``scalar_of`` sees it."""
-    if isinstance(proper, Instance):
-        scalar = _SCALARS.get(proper.type.fullname)
-        if scalar is not None:
-            return scalar
-        if proper.type.is_enum and _has_str_values(proper.type):
-            return "enum"
-        return None
-    literals = proper.items if isinstance(proper, UnionType) else [proper]
-    if all(
-        isinstance(item := get_proper_type(literal), LiteralType) and isinstance(item.value, str)
-        for literal in literals
-    ):
-        return "literal"
-    return None
-
-
-def _conversion(typ: Type, options: Options) -> tuple[str | None, _urls.Conversion | None]:
-    """How the runtime would convert a group for a parameter of this type."""
-    proper = get_proper_type(typ)
-    if isinstance(proper, AnyType) and proper.type_of_any == TypeOfAny.unannotated:
-        return None, "str"
-    shown = format_type_bare(proper, options)
-    if isinstance(proper, Instance):
-        conversion = _CONVERSIONS.get(proper.type.fullname)
-        if conversion is not None:
-            return shown, conversion
-        if proper.type.is_enum and _has_str_values(proper.type):
-            return shown, "enum"
-    return shown, None
-
-
-def _has_str_values(info: TypeInfo) -> bool:
-    """Whether every member of an Enum has a str value, as far as mypy knows."""
-    if info.has_base("builtins.str"):
-        return True
-    for name, symbol in info.names.items():
-        node = symbol.node
-        if name.startswith("_") or not isinstance(node, Var) or node.type is None:
-            continue
-        if node.is_property or not node.has_explicit_value:
-            continue
-        value = get_proper_type(node.type)
-        if isinstance(value, Instance) and value.last_known_value is not None:
-            value = value.last_known_value
-        if isinstance(value, LiteralType):
-            value = value.fallback
-        if not (isinstance(value, Instance) and value.type.fullname == "builtins.str"):
-            return False
-    return True
 
 
 def plugin(version: str) -> type[Plugin]:
