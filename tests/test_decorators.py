@@ -532,3 +532,33 @@ def test_routes_of_one_signature_and_groups_keep_their_own_conversions() -> None
             ),
             {"__name__": "shop"},
         )
+
+
+def test_http_close_names_say_did_you_mean() -> None:
+    with raises(
+        '"Items.get_item": url group "item_id" in r"/items/(?P<item_id>\\d+)" has no matching '
+        'parameter; did you mean the parameter "itemid"? Give the group and the parameter one '
+        "name."
+    ):
+
+        class Items(typedsvc.Service):
+            @typedsvc.http("GET", r"/items/(?P<item_id>\d+)")  # type: ignore[typedsvc-url]
+            async def get_item(self, request: web.Request, itemid: int) -> str:
+                return str(itemid)
+
+
+def test_definition_error_holds_every_problem_of_a_route() -> None:
+    with pytest.raises(DefinitionError) as raised:
+
+        class Items(typedsvc.Service):
+            @typedsvc.http("GET", r"/items/(?P<a>\d+)/(?P<b>\d+)")  # type: ignore[typedsvc-url]
+            async def get_item(self, request: web.Request) -> str:
+                return ""
+
+    assert str(raised.value) == raised.value.problems[0]
+    assert raised.value.problems == (
+        '"Items.get_item": url group "a" in r"/items/(?P<a>\\d+)/(?P<b>\\d+)" has no matching '
+        'parameter; add a parameter named "a" or rename the group.',
+        '"Items.get_item": url group "b" in r"/items/(?P<a>\\d+)/(?P<b>\\d+)" has no matching '
+        'parameter; add a parameter named "b" or rename the group.',
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from typedsvc._template import Group, template
+from typedsvc._template import Group, reverse_problem, template
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,35 @@ def test_template(url: str, path: str, groups: list[tuple[str, str]], plain: boo
 
 def test_template_parts_keep_text_and_groups_in_order() -> None:
     assert template(r"/a/(?P<x>\d+)/b").parts == ("/a/", Group("x", r"\d+"), "/b")
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        pytest.param(r"^/users/(?P<id>\d+)$", None, id="text-and-groups"),
+        pytest.param(r"/resource/(?P<id>[^/]+?)/?", None, id="optional-text-left-out"),
+        pytest.param(r"/a/(?:b/)?(?P<x>\w+)", None, id="optional-unnamed-part"),
+        pytest.param(r"/v(?:1)/(?P<x>[a|b]+)", None, id="alternation-inside-a-class-in-a-group"),
+        pytest.param(r"/p\.txt/(?P<x>(?:ab|cd)+)", None, id="alternation-inside-a-group"),
+        pytest.param(r"/a|/b", "it has an alternation outside its groups", id="alternation"),
+        pytest.param(
+            r"/api/(?:v1|v2)/x", "it has an alternation outside its groups", id="in-unnamed-group"
+        ),
+        pytest.param(r"/page(?:/(?P<page>\d+))?", "it has an optional group", id="optional"),
+        pytest.param(r"/q(?P<n>\d)?", "it has an optional group", id="optional-named-group"),
+        pytest.param(r"/(?=a)a", "it has a lookaround", id="lookahead"),
+        pytest.param(r"/(?<!b)a", "it has a lookaround", id="lookbehind"),
+        pytest.param(r"/(?P<x>a)/(?P=x)", "it has a backreference", id="named-backreference"),
+        pytest.param(r"/(?P<x>a)/\1", "it has a backreference", id="numbered-backreference"),
+        pytest.param(r"/ab+c", "it has a repeated part outside its groups", id="plus"),
+        pytest.param(r"/q(?P<n>\d)+", "it has a repeated part outside its groups", id="group+"),
+        pytest.param(r"/s/.*", None, id="dot-star-left-out"),
+        pytest.param(r"/s/.+", "it has a repeated part outside its groups", id="dot-plus"),
+        pytest.param(r"/[ab]/x", "it has a character class outside its groups", id="class"),
+        pytest.param(r"/n/\d/x", "it has a character class outside its groups", id="escape-class"),
+        pytest.param(r"/a^b", "it has an anchor inside it", id="anchor-inside"),
+        pytest.param(r"/(?i:a)", "it has a group url_for cannot write", id="flags"),
+    ],
+)
+def test_reverse_problem(url: str, problem: str | None) -> None:
+    assert reverse_problem(url) == problem

@@ -158,6 +158,43 @@ def shape(*params: Param, is_async: bool = True) -> HandlerShape:
             ],
             id="several-problems-in-order",
         ),
+        pytest.param(
+            shape(Param("itemid", "positional_or_keyword")),
+            r"/items/(?P<item_id>\d+)",
+            [
+                '"Users.get_user": url group "item_id" in r"/items/(?P<item_id>\\d+)" has no '
+                'matching parameter; did you mean the parameter "itemid"? Give the group and '
+                "the parameter one name."
+            ],
+            id="close-names-did-you-mean",
+        ),
+        pytest.param(
+            shape(Param("item_ids", "positional_or_keyword"), Param("itemid", "keyword_only")),
+            r"/items/(?P<item_id>\d+)/(?P<size>\w+)",
+            [
+                '"Users.get_user": url group "item_id" in r"/items/(?P<item_id>\\d+)/(?P<size>'
+                '\\w+)" has no matching parameter; did you mean the parameter "item_ids"? Give '
+                "the group and the parameter one name.",
+                '"Users.get_user": url group "size" in r"/items/(?P<item_id>\\d+)/(?P<size>\\w+)"'
+                ' has no matching parameter; add a parameter named "size" or rename the group.',
+                '"Users.get_user": parameter "itemid" is not filled by any group of '
+                'r"/items/(?P<item_id>\\d+)/(?P<size>\\w+)"; add a group (?P<itemid>...) to the '
+                'url or give "itemid" a default.',
+            ],
+            id="did-you-mean-takes-the-closest-once",
+        ),
+        pytest.param(
+            shape(Param("user", "positional_or_keyword")),
+            r"/items/(?P<item_id>\d+)",
+            [
+                '"Users.get_user": url group "item_id" in r"/items/(?P<item_id>\\d+)" has no '
+                'matching parameter; add a parameter named "item_id" or rename the group.',
+                '"Users.get_user": parameter "user" is not filled by any group of '
+                'r"/items/(?P<item_id>\\d+)"; add a group (?P<user>...) to the url or give '
+                '"user" a default.',
+            ],
+            id="names-far-apart-are-two-problems",
+        ),
     ],
 )
 def test_check_route_reports(handler: HandlerShape, url: str, expected: list[str]) -> None:

@@ -17,6 +17,7 @@ if _typing.TYPE_CHECKING:
     from typedsvc._service import Service
     from typedsvc._static import http_static
     from typedsvc._types import Headers, HttpMethod, ResponseDict, ResponseValue
+    from typedsvc._url_for import url_for
     from typedsvc._websocket import WebsocketCallbacks, websocket
 
 __version__ = "0.1.0"
@@ -50,6 +51,7 @@ __all__ = [
     "input_errors",
     "openapi",
     "query",
+    "url_for",
     "websocket",
 ]
 
@@ -84,6 +86,7 @@ _HOMES: _typing.Final = {
     "input_errors": "typedsvc._problems",
     "openapi": "typedsvc._openapi",
     "query": "typedsvc._params",
+    "url_for": "typedsvc._url_for",
     "websocket": "typedsvc._websocket",
 }
 

@@ -13,10 +13,11 @@ from aiohttp import web
 
 from typedsvc import _errors, _params, _urls
 from typedsvc._convert import Converter, converter
-from typedsvc._errors import DefinitionError
+from typedsvc._errors import DefinitionError, reject
 from typedsvc._service import Service
 from typedsvc._signature import CodeKey, classes_only, code_key, describe, handler_name
 from typedsvc._specs import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteInput, RouteSpec, record
+from typedsvc._template import reverse_problem
 from typedsvc._types import HttpMethod, ResponseValue
 
 S = TypeVar("S", bound=Service)
@@ -60,6 +61,13 @@ class RouteDecorator:
         self._ignore_logging = ignore_logging
 
     def __call__(self, func: Handler[S, P, R]) -> Handler[S, P, R]:
+        try:
+            self._record(func)
+        except DefinitionError as error:
+            reject(func, error)
+        return func
+
+    def _record(self, func: Callable[..., object]) -> None:
         url = self._url
         where = handler_name(func)
         method = self._method
@@ -77,12 +85,11 @@ class RouteDecorator:
             shape, resolved = describe(func, where)
             problems = _urls.check_route(shape, url, methods)
             if problems:
-                raise DefinitionError(problems[0])
+                raise DefinitionError(*problems)
             plan = _plan(shape.params, resolved, _urls.url_groups(url).names)
             inputs = _inputs(where, shape.params, resolved)
-        spec = RouteSpec(where, methods, url, *plan, ignored, inputs)
+        spec = RouteSpec(where, methods, url, *plan, ignored, inputs, reverse_problem(url))
         record(func, ROUTES_ATTR, spec)
-        return func
 
 
 # A route's groups, conversions and required groups (see RouteSpec).
@@ -207,6 +214,13 @@ class ErrorDecorator:
         self._status = status_code
 
     def __call__(self, func: ErrorHandlerT) -> ErrorHandlerT:
+        try:
+            self._record(func)
+        except DefinitionError as error:
+            reject(func, error)
+        return func
+
+    def _record(self, func: Callable[..., object]) -> None:
         status_code: object = self._status
         where = handler_name(func)
         if isinstance(status_code, bool) or not isinstance(status_code, int):
@@ -214,13 +228,12 @@ class ErrorDecorator:
         shape, _ = describe(func, where)
         problems = _urls.check_error_handler(shape, status_code)
         if problems:
-            raise DefinitionError(problems[0])
+            raise DefinitionError(*problems)
         rest = [p for p in shape.params[2:] if p.kind not in ("var_positional", "var_keyword")]
         takes_status = any(p.name == "status_code" for p in rest) or any(
             p.kind == "var_keyword" for p in shape.params
         )
         record(func, ERRORS_ATTR, ErrorSpec(where, status_code, takes_status))
-        return func
 
 
 def _methods(where: str, url: str, method: object) -> tuple[str, ...]:

@@ -6,25 +6,84 @@ Exception tree::
      └── DefinitionError       a mistake in a route definition, raised at import
 
 The message functions below are shared by the runtime checks and the mypy plugin,
-so that a mistake reads the same at import and under mypy. This module imports
-only the standard library.
+so that a mistake reads the same at import and under mypy. ``typedsvc check`` imports a
+service while :func:`collecting`: then every mistake is gathered, with where it is, instead
+of the first one raised. This module imports only the standard library.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+import contextlib
+import inspect
+from collections.abc import Generator, Iterable
+from contextvars import ContextVar
+from typing import Final, NamedTuple
 
 SUPPORTED_CONVERSIONS: Final = "str, int, float, uuid.UUID or an Enum with str values"
 HTTP_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class DefinitionError(TypeError):
-    """A route definition is wrong: raised while the class body executes."""
+    """A route definition is wrong: raised while the class body executes.
+
+    Its message is the first problem found; ``problems`` holds every one.
+    """
+
+    def __init__(self, message: str, *more: str) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = (message, *more)
 
 
 # Tracebacks name it as users import it.
 DefinitionError.__module__ = "typedsvc"
+
+
+class Problem(NamedTuple):
+    """A definition mistake found by ``typedsvc check``, and where it is."""
+
+    file: str
+    line: int
+    message: str
+
+
+_COLLECTED: ContextVar[list[Problem] | None] = ContextVar("typedsvc_collected", default=None)
+
+
+@contextlib.contextmanager
+def collecting() -> Generator[list[Problem]]:
+    """Gather definition mistakes instead of raising them, for ``typedsvc check``.
+
+    A route with a mistake is left out of its class, and the import goes on.
+    """
+    found: list[Problem] = []
+    token = _COLLECTED.set(found)
+    try:
+        yield found
+    finally:
+        _COLLECTED.reset(token)
+
+
+def reject(at: object, error: DefinitionError) -> None:
+    """Raise ``error`` about ``at`` (a handler or a class); while collecting, gather it."""
+    found = _COLLECTED.get()
+    if found is None:
+        raise error
+    file, line = location(at)
+    found.extend(Problem(file, line, message) for message in error.problems)
+
+
+def location(at: object) -> tuple[str, int]:
+    """The file and line of a function (its first decorator's line) or a class."""
+    code = getattr(at, "__code__", None)
+    if code is not None:
+        return code.co_filename, code.co_firstlineno
+    if isinstance(at, type):
+        try:
+            _, line = inspect.findsource(at)
+            return inspect.getsourcefile(at) or "?", line + 1
+        except (TypeError, OSError):
+            pass
+    return getattr(inspect.getmodule(at), "__file__", None) or "?", 0
 
 
 def quote_url(url: str) -> str:
@@ -45,6 +104,13 @@ def unnamed_group(where: str, url: str) -> str:
     return (
         f'"{where}": url {quote_url(url)} has an unnamed group; '
         "write (?P<name>...) or make it non-capturing with (?:...)."
+    )
+
+
+def group_and_parameter_apart(where: str, url: str, group: str, parameter: str) -> str:
+    return (
+        f'"{where}": url group "{group}" in {quote_url(url)} has no matching parameter; '
+        f'did you mean the parameter "{parameter}"? Give the group and the parameter one name.'
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Literal, TypeVar
 
 from typedsvc import _errors
-from typedsvc._errors import DefinitionError
+from typedsvc._errors import DefinitionError, reject
 from typedsvc._middleware import Middleware
 from typedsvc._options import Options
 from typedsvc._specs import ERRORS_ATTR, ROUTE_SPECS, ROUTES_ATTR, AnyRoute, ErrorSpec
@@ -62,11 +62,15 @@ class Service:
         super().__init_subclass__(**kwargs)
         if "name" not in vars(cls) and cls.name == Service.name:
             cls.name = cls.__name__
-        if not isinstance(cls.options, Options):
-            raise DefinitionError(
+        # Checked as an object: untyped code can set anything.
+        options: object = cls.options
+        if not isinstance(options, Options):
+            message = (
                 f'"{cls.__name__}.options" must be a typedsvc.Options, got '
-                f"{type(cls.options).__name__}; write options = Options(http=HttpOptions(...))."
+                f"{type(options).__name__}; write options = Options(http=HttpOptions(...))."
             )
+            reject(cls, DefinitionError(message))
+            cls.options = Options()
         _check_middleware(cls)
         # Later classes in the MRO override earlier ones by attribute name, and an
         # overridden method keeps the position where it was first declared.
@@ -87,10 +91,13 @@ async def run_hook(service: Service, hook: LifecycleHook) -> None:
 def _check_middleware(cls: type[Service]) -> None:
     middlewares: object = cls.http_middleware
     if isinstance(middlewares, str) or not isinstance(middlewares, Sequence):
-        raise DefinitionError(_errors.middleware_not_a_sequence(cls.__name__))
+        reject(cls, DefinitionError(_errors.middleware_not_a_sequence(cls.__name__)))
+        cls.http_middleware = ()
+        return
     for index, middleware in enumerate(middlewares):
         if not inspect.iscoroutinefunction(middleware):
-            raise DefinitionError(_errors.middleware_not_async(cls.__name__, index, middleware))
+            message = _errors.middleware_not_async(cls.__name__, index, middleware)
+            reject(cls, DefinitionError(message))
 
 
 def routes_of(cls: type[Service]) -> ServiceRoutes:
@@ -105,12 +112,14 @@ def _collect_routes(members: dict[str, object]) -> tuple[tuple[str, AnyRoute], .
         for spec in getattr(member, ROUTES_ATTR, ()):
             if not isinstance(spec, ROUTE_SPECS):
                 continue
-            for method in spec.methods:
-                first = seen.setdefault((method, route_key(spec.url)), spec)
-                if first is not spec:
-                    raise DefinitionError(
-                        _errors.duplicate_route(spec.where, spec.url, method, first.where)
-                    )
+            duplicates = [
+                _errors.duplicate_route(spec.where, spec.url, method, first.where)
+                for method in spec.methods
+                if (first := seen.setdefault((method, route_key(spec.url)), spec)) is not spec
+            ]
+            if duplicates:
+                reject(member, DefinitionError(*duplicates))
+                continue
             routes.append((attr, spec))
     return tuple(routes)
 
@@ -121,9 +130,9 @@ def _collect_error_handlers(members: dict[str, object]) -> tuple[tuple[str, Erro
         for spec in _specs(member, ERRORS_ATTR, ErrorSpec):
             if spec.status in handlers:
                 first = handlers[spec.status][1].where
-                raise DefinitionError(
-                    _errors.duplicate_error_handler(spec.where, spec.status, first)
-                )
+                message = _errors.duplicate_error_handler(spec.where, spec.status, first)
+                reject(member, DefinitionError(message))
+                continue
             handlers[spec.status] = (attr, spec)
     return tuple(handlers.values())
 

@@ -39,6 +39,8 @@ class RouteSpec(NamedTuple):
     ignore_logging: bool | frozenset[int]
     # The parameters read from the query, headers, cookies and body.
     inputs: tuple[RouteInput, ...] = ()
+    # Why url_for cannot write a path of the url; None when it can.
+    reversal: str | None = None
 
 
 class RouteInput(NamedTuple):

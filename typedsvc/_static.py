@@ -11,7 +11,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 
 from typedsvc import _errors, _urls
-from typedsvc._errors import DefinitionError
+from typedsvc._errors import DefinitionError, reject
 from typedsvc._service import Service
 from typedsvc._signature import handler_name
 from typedsvc._specs import ROUTES_ATTR, StaticSpec, record
@@ -116,11 +116,18 @@ class StaticDecorator:
         self._serve_dotfiles = serve_dotfiles
 
     def __call__(self, func: StaticHandler[S]) -> StaticHandler[S]:
+        try:
+            self._record(func)
+        except DefinitionError as error:
+            reject(func, error)
+        return func
+
+    def _record(self, func: Callable[..., object]) -> None:
         url = self._url
         where = handler_name(func)
         problems = _urls.check_static_url(where, url)
         if problems:
-            raise DefinitionError(problems[0])
+            raise DefinitionError(*problems)
         pattern = _urls.compile_url(url)
         text = os.fspath(self._path)
         code_file = Path(func.__code__.co_filename)
@@ -133,4 +140,3 @@ class StaticDecorator:
             raise DefinitionError(_errors.static_directory_missing(where, url, str(directory)))
         spec = StaticSpec(where, url, pattern, directory, self._serve_dotfiles)
         record(func, ROUTES_ATTR, spec)
-        return func

@@ -173,3 +173,72 @@ def _quantifier_end(url: str, index: int, end: int) -> int:
     if url.startswith(("?", "+"), after) and after < end:
         after += 1
     return after
+
+
+@functools.lru_cache(maxsize=1024)
+def reverse_problem(url: str) -> str | None:
+    """Why url_for cannot write a path this url regex matches; None when it can.
+
+    It can when the url is literal text and named groups, parts made optional by ``?``
+    or ``*`` (left out) aside: then the path is the text with each group's value.
+    """
+    return _reverse_problem(url, 0, len(url), top=True)
+
+
+def _reverse_problem(url: str, start: int, end: int, *, top: bool) -> str | None:
+    index = start
+    while index < end:
+        char = url[index]
+        if char == "|":
+            return "it has an alternation outside its groups"
+        if char in "^$":
+            if top and (index == 0 or index == end - 1):
+                index += 1
+                continue
+            return "it has an anchor inside it"
+        named = False
+        if char == "\\":
+            escaped = url[index + 1 : index + 2]
+            item_end = index + 2
+            if escaped.isdigit():
+                return "it has a backreference"
+            writable = bool(escaped) and not escaped.isalnum() and escaped != "_"
+        elif char == "(":
+            item_end = _group_end(url, index, end)
+            writable, named, problem = _group_writable(url, index, item_end)
+            if problem is not None:
+                return problem
+        elif char == "[" or char == ".":
+            item_end = _class_end(url, index, end) if char == "[" else index + 1
+            writable = False
+        elif char in "*+?{}":
+            return "it has a quantifier that repeats nothing"  # pragma: no cover - invalid
+        else:
+            item_end = index + 1
+            writable = True
+        quantifier_end = _quantifier_end(url, item_end, end)
+        optional = quantifier_end > item_end and url.startswith(_OPTIONAL_QUANTIFIERS, item_end)
+        if optional:
+            if named:
+                return "it has an optional group"
+        elif quantifier_end > item_end:
+            return "it has a repeated part outside its groups"
+        elif not writable:
+            return "it has a character class outside its groups"
+        index = quantifier_end
+    return None
+
+
+def _group_writable(url: str, start: int, end: int) -> tuple[bool, bool, str | None]:
+    """(whether url_for can write the group, whether it holds a named group, a problem)."""
+    if url.startswith("(?P<", start):
+        return True, True, None
+    if url.startswith("(?P=", start):
+        return False, False, "it has a backreference"
+    if url.startswith(("(?=", "(?!", "(?<=", "(?<!"), start):
+        return False, False, "it has a lookaround"
+    if url.startswith("(?:", start):
+        problem = _reverse_problem(url, start + 3, end - 1, top=False)
+        return problem is None, "(?P<" in url[start:end], problem
+    # Flags, conditionals, a plain group (which the route checks refuse anyway).
+    return False, False, "it has a group url_for cannot write"

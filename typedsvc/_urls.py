@@ -7,6 +7,7 @@ and both get their messages from :func:`check_route`.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ ParamKind = Literal[
 Conversion = Literal["str", "int", "float", "uuid", "enum"]
 
 STATIC_FILENAME: Final = "filename"
+# How alike a group's and a parameter's names must be to be taken for one misspelt.
+_CLOSE: Final = 0.8
 _POSITIONAL: Final = frozenset({"positional_only", "positional_or_keyword"})
 _VARIADIC: Final = frozenset({"var_positional", "var_keyword"})
 
@@ -298,10 +301,18 @@ def _group_problems(
             marked.add(after.name)
         elif after.kind != "var_positional":
             by_name[after.name] = after
+    # Pairs of a group and a parameter that match nothing but have close names: one
+    # problem each, saying so (item_id and itemid).
+    apart = _close_pairs(
+        [g for g in groups.names if g not in by_name and not takes_kwargs and g not in marked],
+        [name for name in by_name if name not in groups.names],
+    )
     for group in groups.names:
         param = by_name.get(group)
         if param is None:
-            if not takes_kwargs and group not in marked:
+            if group in apart:
+                problems.append(_errors.group_and_parameter_apart(where, url, group, apart[group]))
+            elif not takes_kwargs and group not in marked:
                 problems.append(_errors.group_without_parameter(where, url, group))
         elif param.kind == "positional_only":
             problems.append(_errors.group_positional_only(where, url, group))
@@ -312,8 +323,9 @@ def _group_problems(
             else:
                 message = _errors.unresolved_annotation(where, url, group, annotation)
             problems.append(message)
+    paired = set(apart.values())
     for param in by_name.values():
-        if param.name not in groups.names and not param.has_default:
+        if param.name not in groups.names and not param.has_default and param.name not in paired:
             if param.resolved:
                 problems.append(_errors.parameter_without_group(where, url, param.name))
             else:
@@ -322,6 +334,17 @@ def _group_problems(
                 message = _errors.unresolved_annotation(where, url, param.name, annotation)
                 problems.append(message)
     return problems
+
+
+def _close_pairs(groups: list[str], parameters: list[str]) -> dict[str, str]:
+    """Each unmatched group with the unmatched parameter whose name is closest to it."""
+    pairs: dict[str, str] = {}
+    for group in groups:
+        left = [name for name in parameters if name not in pairs.values()]
+        close = difflib.get_close_matches(group, left, n=1, cutoff=_CLOSE)
+        if close:
+            pairs[group] = close[0]
+    return pairs
 
 
 def check_websocket(shape: HandlerShape, url: str) -> list[str]:

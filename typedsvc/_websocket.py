@@ -9,7 +9,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from typedsvc import _urls
-from typedsvc._errors import DefinitionError
+from typedsvc._errors import DefinitionError, reject
 from typedsvc._service import Service
 from typedsvc._signature import describe, handler_name
 from typedsvc._specs import ROUTES_ATTR, WebsocketSpec, record
@@ -55,7 +55,8 @@ class WebsocketDecorator:
         shape, _ = describe(func, where)
         problems = _urls.check_websocket(shape, url)
         if problems:
-            raise DefinitionError(problems[0])
+            reject(func, DefinitionError(*problems))
+            return func
         # The request, when declared, is passed by name.
         takes_request = any(p.name == "request" for p in shape.params[2:])
         spec = WebsocketSpec(where, url, takes_request)

@@ -1,0 +1,110 @@
+"""Serving services in this process until SIGINT or SIGTERM, then draining what is in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
+
+from aiohttp import web
+
+from typedsvc._app import create_app
+from typedsvc._load import CommandError
+from typedsvc._service import LifecycleHook, Service, run_hook
+
+LOGGER: Final = logging.getLogger("typedsvc")
+EXIT_FAILURE: Final = 1
+
+
+class StartError(Exception):
+    """A service could not start or listen; printed as one line, exit status 1."""
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if name == "asyncio":
+        return None
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        raise CommandError(
+            '--loop uvloop needs the uvloop package; install it with "pip install uvloop".'
+        ) from None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+async def serve(
+    services: Sequence[type[Service]], *, host: str | None = None, port: int | None = None
+) -> None:
+    """Serve ``services`` until SIGINT or SIGTERM, then drain in-flight requests and return."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _on_signal, stop, signum)
+    runners: list[web.AppRunner] = []
+    try:
+        started = [service_class() for service_class in services]
+        for service in started:
+            runners.append(await _start(service, host, port))
+        for service in started:
+            await _hook(service, "_started_service")
+        await stop.wait()
+        LOGGER.info("stopping: no new connections, waiting for requests in flight")
+    finally:
+        await asyncio.gather(*(runner.cleanup() for runner in runners))
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    LOGGER.info("stopped")
+
+
+async def _hook(
+    service: Service, hook: LifecycleHook, run: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Run a lifecycle hook (or what runs it); a failure stops typedsvc with one line."""
+    try:
+        await (run() if run is not None else run_hook(service, hook))
+    except Exception as exc:
+        LOGGER.error('"%s" failed in %s', service.name, hook, exc_info=exc)
+        raise StartError(
+            f'"{service.name}" failed in {hook}: {type(exc).__name__}: {exc}'
+        ) from None
+
+
+def _on_signal(stop: asyncio.Event, signum: int) -> None:
+    if stop.is_set():  # pragma: no cover - os._exit leaves no coverage data behind
+        # A second signal: the user does not want to wait for the drain. Unwinding the
+        # loop would cancel aiohttp's shutdown halfway and log its errors, so leave at once.
+        LOGGER.warning("%s again: exiting without waiting", signal.Signals(signum).name)
+        logging.shutdown()
+        os._exit(EXIT_FAILURE)
+    LOGGER.info("%s received", signal.Signals(signum).name)
+    stop.set()
+
+
+async def _start(service: Service, host: str | None, port: int | None) -> web.AppRunner:
+    options = service.options.http
+    runner = web.AppRunner(
+        create_app(service), shutdown_timeout=options.termination_grace_period_seconds
+    )
+    # Runs the service's _start_service.
+    await _hook(service, "_start_service", runner.setup)
+    host = host if host is not None else options.host
+    port = port if port is not None else options.port
+    site = web.TCPSite(runner, host, port, reuse_port=options.reuse_port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        # asyncio wraps a failed bind in its own wording; the errno's text is the clear part.
+        if isinstance(exc.errno, int) and exc.errno > 0:
+            reason = os.strerror(exc.errno)
+        else:
+            reason = exc.strerror or str(exc)
+        raise StartError(f'"{service.name}" cannot listen on {host}:{port}: {reason}.') from None
+    for address in runner.addresses:
+        LOGGER.info('"%s" listening on http://%s:%d', service.name, address[0], address[1])
+    return runner
