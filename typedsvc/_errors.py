@@ -356,3 +356,40 @@ def unreadable_body_type(where: str, parameter: str, annotation: str, reason: st
         f"msgspec cannot decode JSON into ({reason}); use a TypedDict, a dataclass, a "
         "msgspec.Struct or the types they compose with."
     )
+
+
+def url_for_not_a_route(name: str) -> str:
+    return (
+        f'url_for() takes a route\'s handler; "{name}" is not one: decorate it with '
+        "@typedsvc.http(...)."
+    )
+
+
+def url_for_not_reversible(where: str, url: str, reason: str) -> str:
+    return (
+        f'"{where}": url_for() cannot write a path for {quote_url(url)}: {reason}; write the '
+        "url as literal text and named groups."
+    )
+
+
+def url_for_unknown_name(where: str, name: str) -> str:
+    return (
+        f'"{where}": url_for() got "{name}", which is neither a url group nor a '
+        "typedsvc.Query parameter of the handler."
+    )
+
+
+def url_for_missing_group(where: str, name: str) -> str:
+    return f'"{where}": url_for() needs a value for url group "{name}".'
+
+
+def url_for_missing_query(where: str, name: str) -> str:
+    return f'"{where}": url_for() needs the query parameter "{name}".'
+
+
+def url_for_wrong_type(where: str, name: str, expected: str, got: str) -> str:
+    return f'"{where}": url_for() value of "{name}" must be {expected}, got {got}.'
+
+
+def url_for_too_many(where: str, takes: int, got: int) -> str:
+    return f'"{where}": url_for() takes {takes} values by position, got {got}.'

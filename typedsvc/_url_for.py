@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from typedsvc import _errors
 from typedsvc._convert import Converter, converter
 from typedsvc._params import element_type
 from typedsvc._service import Service
@@ -119,19 +120,13 @@ class _Route:
 
     def by_position(self, args: tuple[object, ...]) -> dict[str, object]:
         if len(args) > len(self.positional):
-            raise TypeError(
-                f'"{self.where}": url_for() takes {len(self.positional)} values by position, '
-                f"got {len(args)}."
-            )
+            raise TypeError(_errors.url_for_too_many(self.where, len(self.positional), len(args)))
         return dict(zip(self.positional, args, strict=False))
 
     def path_for(self, values: Mapping[str, object]) -> str:
         for name in values:
             if name not in self.groups and name not in self.query:
-                raise TypeError(
-                    f'"{self.where}": url_for() got "{name}", which is neither a url group '
-                    "nor a typedsvc.Query parameter of the handler."
-                )
+                raise TypeError(_errors.url_for_unknown_name(self.where, name))
         path: list[str] = []
         seen: list[str] = []
         texts: dict[str, str] = {}
@@ -164,9 +159,7 @@ class _Route:
             given = values.get(name)
             if given is None:
                 if required and name not in values:
-                    raise TypeError(
-                        f'"{self.where}": url_for() needs the query parameter "{name}".'
-                    )
+                    raise TypeError(_errors.url_for_missing_query(self.where, name))
                 continue
             if not value.is_list:
                 pairs.append((wire, _write(self.where, value, given)))
@@ -174,10 +167,8 @@ class _Route:
                 items: list[object] | tuple[object, ...] = given  # pyright: ignore[reportUnknownVariableType]
                 pairs.extend((wire, _write(self.where, value, item)) for item in items)
             else:
-                raise TypeError(
-                    f'"{self.where}": url_for() value of "{name}" must be a list, '
-                    f"got {type(given).__name__}."
-                )
+                got = type(given).__name__
+                raise TypeError(_errors.url_for_wrong_type(self.where, name, "a list", got))
         query = urlencode(pairs, quote_via=quote)
         return "".join(path) + (f"?{query}" if query else "")
 
@@ -187,7 +178,7 @@ class _Route:
         elif name in self.defaults:
             given = self.defaults[name]
         else:
-            raise TypeError(f'"{self.where}": url_for() needs a value for url group "{name}".')
+            raise TypeError(_errors.url_for_missing_group(self.where, name))
         return _write(self.where, self.groups[name], given)
 
 
@@ -196,16 +187,10 @@ def _route_of(handler: object) -> _Route:
     specs = [spec for spec in getattr(func, ROUTES_ATTR, ()) if isinstance(spec, RouteSpec)]
     if not specs:
         name = handler_name(func) if callable(func) else repr(func)
-        raise TypeError(
-            f'url_for() takes a route\'s handler; "{name}" is not one: decorate it with '
-            "@typedsvc.http(...)."
-        )
+        raise TypeError(_errors.url_for_not_a_route(name))
     spec = specs[0]
     if spec.reversal is not None:
-        raise TypeError(
-            f'"{spec.where}": url_for() cannot write a path for r"{spec.url}": '
-            f"{spec.reversal}; write the url as literal text and named groups."
-        )
+        raise TypeError(_errors.url_for_not_reversible(spec.where, spec.url, spec.reversal))
     assert callable(func)
     route = _ROUTES.get(func)
     if route is None:
@@ -223,10 +208,8 @@ def _write(where: str, value: _Value, given: object) -> str:
     """``given`` as the text the route reads back into it."""
     # A bool is an int to isinstance(), but no int to a route.
     if not isinstance(given, value.kind) or (isinstance(given, bool) and value.kind is not bool):
-        raise TypeError(
-            f'"{where}": url_for() value of "{value.name}" must be {value.type_name}, '
-            f"got {type(given).__name__}."
-        )
+        got = type(given).__name__
+        raise TypeError(_errors.url_for_wrong_type(where, value.name, value.type_name, got))
     if isinstance(given, bool):
         text = "true" if given else "false"
     elif isinstance(given, enum.Enum):

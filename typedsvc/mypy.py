@@ -4,7 +4,9 @@ Enable it with ``plugins = typedsvc.mypy`` in mypy.ini (``plugins = ["typedsvc.m
 in pyproject.toml). It reports, with error code ``typedsvc-url``, the mistakes in
 ``@typedsvc.http`` and ``@typedsvc.http_error`` that ``typedsvc.DefinitionError`` reports at
 import, with the same text: both sides call ``typedsvc._urls``. (Duplicates are checked
-within one class; the runtime also compares a class with its bases.)
+within one class; the runtime also compares a class with its bases.) With error code
+``typedsvc-url-for``, it reports what ``typedsvc.url_for()`` would raise for a call
+(see ``typedsvc._mypy_url_for``).
 
 How it works: the hooks on ``typedsvc.http(...)`` and ``typedsvc.http_error(...)`` read the
 literal arguments from the call's argument types and record them on the returned decorator's
@@ -34,18 +36,26 @@ from mypy.nodes import (
     TypeInfo,
 )
 from mypy.options import Options
-from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
+from mypy.plugin import (
+    FunctionContext,
+    FunctionSigContext,
+    MethodContext,
+    Plugin,
+    ReportConfigContext,
+)
 from mypy.types import (
     CallableType,
     ExtraAttrs,
+    FunctionLike,
     Instance,
     LiteralType,
     Type,
     get_proper_type,
 )
 
-from typedsvc import _errors, _inputs, _mypy_shape, _urls
+from typedsvc import _errors, _inputs, _mypy_shape, _mypy_url_for, _template, _urls
 from typedsvc._mypy_shape import shape
+from typedsvc._mypy_url_for import URL_FOR_FULLNAME
 
 HTTP_FULLNAME: Final = "typedsvc._decorators.http"
 ROUTE_CALL_FULLNAME: Final = "typedsvc._decorators.RouteDecorator.__call__"
@@ -97,6 +107,15 @@ class TypedsvcPlugin(Plugin):
             return lambda ctx: _record_url(ctx, 1, "http_static")
         if fullname == WEBSOCKET_FULLNAME:
             return lambda ctx: _record_url(ctx, 0, "websocket")
+        if fullname == URL_FOR_FULLNAME:
+            return _mypy_url_for.check_call
+        return None
+
+    def get_function_signature_hook(
+        self, fullname: str
+    ) -> Callable[[FunctionSigContext], FunctionLike] | None:
+        if fullname == URL_FOR_FULLNAME:
+            return _mypy_url_for.loosen
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
@@ -188,6 +207,8 @@ class TypedsvcPlugin(Plugin):
         problems = _urls.check_route(handler_shape, url, known)
         for problem in problems:
             checker.fail(problem, at, code=TYPEDSVC_URL)
+        facts = None if problems else _mypy_url_for.facts_of(handler_shape, url)
+        _mypy_url_for.remember(info, decorator.func.name, facts)
         if not problems and known:
             self._check_methods(checker, info, known, url, where, decorator, at)
         return ctx.default_return_type
@@ -214,7 +235,15 @@ class TypedsvcPlugin(Plugin):
 def _checks_version() -> str:
     """A digest of the code that decides what the plugin reports."""
     digest = hashlib.sha256()
-    for module in (sys.modules[__name__], _mypy_shape, _urls, _errors, _inputs):
+    for module in (
+        sys.modules[__name__],
+        _mypy_shape,
+        _mypy_url_for,
+        _urls,
+        _errors,
+        _inputs,
+        _template,
+    ):
         digest.update(Path(inspect.getfile(module)).read_bytes())
     return digest.hexdigest()[:16]
 
