@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from typing import Final, NoReturn
 
 import typedsvc
+from typedsvc._check import check
 from typedsvc._errors import DefinitionError
+from typedsvc._listing import route_rows, table
 from typedsvc._load import CommandError, load_services
 from typedsvc._openapi import openapi
 from typedsvc._serve import StartError, loop_factory, serve
@@ -26,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = parser.parse_args(argv)
     if args.command == "openapi":
         _print_openapi(args.target, args.service)
+    if args.command == "check":
+        _check(args.targets)
+    if args.command == "routes":
+        _print_routes(args.target, as_json=args.json)
     if args.command != "run":
         parser.print_help(sys.stderr)
         sys.exit(EXIT_USAGE)
@@ -73,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
         type=str.upper,
         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
     )
+    checking = commands.add_parser(
+        "check",
+        help="import files or modules and report every route definition mistake, without serving",
+    )
+    checking.add_argument(
+        "targets", metavar="FILE_OR_MODULE", nargs="+", help="a .py file or a dotted module name"
+    )
+    listing = commands.add_parser(
+        "routes", help="list every route of a file or module, with its parameters"
+    )
+    listing.add_argument(
+        "target", metavar="FILE_OR_MODULE", help="a .py file or a dotted module name"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     document = commands.add_parser(
         "openapi", help="print the OpenAPI 3.1 document of a service as JSON"
     )
@@ -102,6 +122,26 @@ def _print_openapi(target: str, name: str | None) -> NoReturn:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     print(json.dumps(openapi(services[0]), indent=2))
+    sys.exit(0)
+
+
+def _check(targets: list[str]) -> NoReturn:
+    """``typedsvc check``: print every problem as ``file:line: message``; exit 0 or 2."""
+    report = check(targets)
+    for line in report.lines():
+        print(line)
+    print(report.summary(len(targets)))
+    sys.exit(EXIT_USAGE if report.problems or report.failures else 0)
+
+
+def _print_routes(target: str, *, as_json: bool) -> NoReturn:
+    try:
+        services = load_services(target)
+    except (CommandError, DefinitionError) as exc:
+        print(f"typedsvc: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    rows = route_rows(services)
+    print(json.dumps(rows, indent=2) if as_json else table(rows))
     sys.exit(0)
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+from typing import Final
 
 from typedsvc._errors import DefinitionError
 from typedsvc._service import Service
+
+_PACKAGE: Final = str(Path(__file__).parent) + os.sep
 
 
 class CommandError(Exception):
@@ -19,8 +23,15 @@ class CommandError(Exception):
 
 def load_services(target: str) -> list[type[Service]]:
     """Import ``target`` (a file path or a module name) and return the services it defines."""
-    module = import_target(target)
-    services = [
+    services = services_in(import_target(target))
+    if not services:
+        raise CommandError(f'"{target}" defines no typedsvc.Service subclass.')
+    return services
+
+
+def services_in(module: ModuleType) -> list[type[Service]]:
+    """The Service subclasses defined in ``module`` (not those it imports)."""
+    return [
         value
         for value in vars(module).values()
         if isinstance(value, type)
@@ -28,9 +39,6 @@ def load_services(target: str) -> list[type[Service]]:
         and value is not Service
         and value.__module__ == module.__name__
     ]
-    if not services:
-        raise CommandError(f'"{target}" defines no typedsvc.Service subclass.')
-    return services
 
 
 def import_target(target: str) -> ModuleType:
@@ -78,5 +86,7 @@ def _import_failure(target: str, exc: Exception) -> str:
         end = "" if exc.msg.endswith((".", "?", "!")) else "."
         return f'"{exc.filename}", line {exc.lineno}: {exc.msg}{end}'
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f' ("{frames[-1].filename}", line {frames[-1].lineno})' if frames else ""
+    # The user's line that led to it, rather than where inside typedsvc it was raised.
+    own = [frame for frame in frames if not frame.filename.startswith(_PACKAGE)] or frames
+    where = f' ("{own[-1].filename}", line {own[-1].lineno})' if own else ""
     return f'importing "{target}" failed: {type(exc).__name__}: {exc}{where}.'

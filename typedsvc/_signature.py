@@ -13,8 +13,8 @@ import inspect
 import uuid
 from collections.abc import Callable
 from inspect import CO_COROUTINE, CO_VARARGS, CO_VARKEYWORDS
-from types import CodeType, FunctionType
-from typing import Annotated, Final, TypeAlias, get_args, get_origin
+from types import CodeType, FunctionType, NoneType, UnionType
+from typing import Annotated, Final, Literal, TypeAlias, Union, get_args, get_origin
 
 from typedsvc import _params, _urls
 
@@ -275,3 +275,22 @@ def _conversion(annotation: object) -> _urls.Conversion | None:
     ):
         return "enum"
     return None
+
+
+def type_text(annotation: object) -> str:
+    """An annotation as a user writes it: ``list[str]``, ``int | None``, ``User``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return type_text(args[0])
+    if annotation is NoneType or annotation is None:
+        return "None"
+    if origin is Union or origin is UnionType:
+        return " | ".join(type_text(arg) for arg in args)
+    if origin is Literal:
+        return f"Literal[{', '.join(map(repr, args))}]"
+    if origin is not None:
+        name = getattr(origin, "__name__", None) or repr(origin)
+        return f"{name}[{', '.join(type_text(arg) for arg in args)}]"
+    if isinstance(annotation, type):
+        return annotation.__qualname__
+    return repr(annotation).removeprefix("typing.")
