@@ -85,7 +85,8 @@ class UsersApi(typedsvc.Service):
             created=datetime.datetime.now(datetime.UTC),
         )
         self._users[created.id] = created
-        return JsonResponse(created, status=201)
+        location = typedsvc.url_for(UsersApi.get_user, user_id=created.id)
+        return JsonResponse(created, status=201, headers={"Location": location})
 
     @typedsvc.http("GET", r"/users/(?P<user_id>\d+)")
     async def get_user(self, request: web.Request, user_id: int) -> JsonResponse[User]:

@@ -1,35 +1,25 @@
-"""Fixtures: serve a Service on 127.0.0.1 through aiohttp's test utilities or ``typedsvc run``."""
+"""Fixtures: serve a Service on 127.0.0.1 in the test's process or with ``typedsvc run``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import ClientResponse
 from served import Start, starting
 
 import typedsvc
+import typedsvc.testing
 
-Client = TestClient[web.Request, web.Application]
-MakeClient = Callable[[typedsvc.Service], Awaitable[Client]]
+Client = typedsvc.testing.Client[typedsvc.Service]
+MakeClient = typedsvc.testing.ClientFactory
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[MakeClient]:
-    """Serve a service with ``create_app`` on a free port of 127.0.0.1; returns a client."""
-    clients: list[Client] = []
-
-    async def make(service: typedsvc.Service) -> Client:
-        client = TestClient(TestServer(typedsvc.create_app(service), host="127.0.0.1"))
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
+def serve(typedsvc_client: MakeClient) -> MakeClient:
+    """Serve a service on a free port of 127.0.0.1 for the test: typedsvc's own fixture."""
+    return typedsvc_client
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def service_with(options: HttpOptions) -> typedsvc.Service:
 
 
 def port_of(client: Client) -> int:
-    port = client.make_url("/").port
+    port = client.port
     assert port is not None
     return port
 

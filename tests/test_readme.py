@@ -10,7 +10,9 @@ An HTML comment just before a block steers its copy:
 - ``<!-- check: with previous -->``: in the same function as the block before it, whose
   names it uses;
 - ``<!-- check: line N mypy-code pyright-rule -->``: line N of the block is an error the
-  README shows on purpose; the copy carries the ignore comments that expect it.
+  README shows on purpose; the copy carries the ignore comments that expect it;
+- ``<!-- check: file PATH -->``: the block is the whole file PATH of the repository, which
+  the checkers and a test of its own run as it is; it is not copied.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def expected_copy() -> str:
     functions: list[list[str]] = []
     for directives, block in _BLOCK.findall(README.read_text(encoding="utf-8")):
         steering = _DIRECTIVE.findall(directives)
+        if any(directive.startswith("file ") for directive in steering):
+            continue
         lines = block.rstrip("\n").split("\n")
         for directive in steering:
             if directive.startswith("line "):
@@ -107,6 +111,18 @@ def test_readme_examples_are_copied_for_the_type_checkers() -> None:
     assert COPY.read_text(encoding="utf-8") == expected_copy(), (
         "README.md changed: run python tests/test_readme.py to copy its examples again."
     )
+
+
+def test_readme_blocks_that_are_files_hold_them_as_they_are() -> None:
+    files = [
+        (directive.removeprefix("file "), block)
+        for directives, block in _BLOCK.findall(README.read_text(encoding="utf-8"))
+        for directive in _DIRECTIVE.findall(directives)
+        if directive.startswith("file ")
+    ]
+    assert files, "README.md shows no file"
+    for path, block in files:
+        assert block == (ROOT / path).read_text(encoding="utf-8"), path
 
 
 if __name__ == "__main__":

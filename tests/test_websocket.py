@@ -89,7 +89,7 @@ async def test_websocket_text_and_binary_frames(serve: MakeClient) -> None:
 async def test_websocket_close_called_once_on_abrupt_disconnect(serve: MakeClient) -> None:
     service = Chat()
     client = await serve(service)
-    port = client.make_url("/").port
+    port = client.port
     assert port is not None
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(

@@ -126,6 +126,18 @@ def example_3() -> None:
 
 
 def example_4() -> None:
+    class Shop(typedsvc.Service):
+        @typedsvc.http("GET", r"/items/(?P<item_id>\d+)")
+        async def get_item(
+            self, request: web.Request, item_id: int, tag: typedsvc.Query[list[str]] = []
+        ) -> str:
+            return f"item {item_id}"
+
+
+    typedsvc.url_for(Shop.get_item, item_id=42, tag=["a b", "c"])  # "/items/42?tag=a%20b&tag=c"
+
+
+def example_5() -> None:
     class Fragment(typedsvc.Service):
         @typedsvc.http("GET", f"{PREFIX}/users")  # type: ignore[typedsvc-url-literal]
         async def decorated(self, request: web.Request) -> str:
@@ -133,31 +145,31 @@ def example_4() -> None:
 
 
 
-def example_5() -> None:
+def example_6() -> None:
     class Users(typedsvc.Service):
         @typedsvc.http("GET", r"/users/(?P<user_id>\d+)")  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
         async def get_user(self, request: web.Request, user_id: int) -> dict[str, int]:
             return {"id": user_id}
 
 
-def example_6() -> None:
+def example_7() -> None:
     class Fragment(typedsvc.Service):
         async def get_user(self, request: web.Request, user_id: int) -> web.Response:
             return web.json_response({"id": user_id})
 
 
-def example_7() -> None:
+def example_8() -> None:
     options = Options(http=HttpOptions(port=8080, keepalive_timeout=30, client_max_size="10M"))
 
 
-def example_8() -> None:
+def example_9() -> None:
     class Site(typedsvc.Service):
         @typedsvc.http_static("public", r"/public")
         async def public_files(self) -> None:
             pass
 
 
-def example_9() -> None:
+def example_10() -> None:
     class Chat(typedsvc.Service):
         @typedsvc.websocket(r"/rooms/(?P<room>\w+)")
         async def room(
@@ -171,7 +183,7 @@ def example_9() -> None:
             return receive, close
 
 
-def example_10() -> None:
+def example_11() -> None:
     async def authenticate(
         next: typedsvc.Next, service: Any, request: web.Request
     ) -> typedsvc.ResponseValue:
@@ -184,10 +196,10 @@ def example_10() -> None:
         http_middleware = (timing, authenticate)  # the first listed is the outermost
 
 
-def example_11() -> None:
+def example_12() -> None:
     options = Options(http=HttpOptions(real_ip_from=("10.0.0.0/8",)))
 
 
-def example_12() -> None:
+def example_13() -> None:
     app = typedsvc.create_app(ExampleService())
     web.run_app(app, host="127.0.0.1", port=9700)
