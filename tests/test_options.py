@@ -37,6 +37,8 @@ def test_http_options_defaults() -> None:
         "real_ip_from": (),
         "real_ip_header": "X-Forwarded-For",
         "openapi_url": None,
+        "readiness_url": None,
+        "stop_delay_seconds": 0,
     }
     assert options.client_max_bytes == 104857600
     assert options.real_ip_networks == ()
@@ -127,6 +129,41 @@ def test_http_options_accept_boundary_values(kwargs: dict[str, Any]) -> None:
     options = HttpOptions(**kwargs)
 
     assert {name: getattr(options, name) for name in kwargs} == kwargs
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        pytest.param(
+            {"readiness_url": "ready"},
+            "HttpOptions.readiness_url must be a path such as \"/ready\", got 'ready'.",
+            id="readiness-url-relative",
+        ),
+        pytest.param(
+            {"readiness_url": "/ready?x"},
+            "HttpOptions.readiness_url must be a path such as \"/ready\", got '/ready?x'.",
+            id="readiness-url-query",
+        ),
+        pytest.param(
+            {"readiness_url": "/meta", "openapi_url": "/meta"},
+            "HttpOptions.readiness_url and openapi_url are both '/meta'; give them two paths.",
+            id="readiness-url-is-openapi-url",
+        ),
+        pytest.param(
+            {"stop_delay_seconds": -1},
+            "HttpOptions.stop_delay_seconds must not be negative, got -1.",
+            id="stop-delay-negative",
+        ),
+        pytest.param(
+            {"stop_delay_seconds": "5"},
+            "HttpOptions.stop_delay_seconds must be a number, got '5'.",
+            id="stop-delay-str",
+        ),
+    ],
+)
+def test_http_options_readiness_and_stop_delay(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        HttpOptions(**kwargs)
 
 
 NOT_A_SIZE = 'is not a size; write bytes as an int or a string such as "512K", "10M" or "1G".'

@@ -22,6 +22,7 @@ from typedsvc._middleware import through
 from typedsvc._normalize import Defaults, InvalidResponseError, UnencodableJsonError, normalize
 from typedsvc._openapi import openapi
 from typedsvc._options import HttpOptions
+from typedsvc._readiness import READINESS_KEY, Readiness
 from typedsvc._routing import AiohttpHandler, ServiceResource, regex_matcher, unmatched
 from typedsvc._service import Service, routes_of, run_hook
 from typedsvc._specs import RouteSpec, StaticSpec, WebsocketSpec
@@ -88,6 +89,13 @@ def create_app(service: Service) -> web.Application:
         handler = _with_error_handlers(document, errors, finish)
         url = re.escape(options.openapi_url)
         resource.add(url, regex_matcher(compile_url(url)), ("GET",), handler)
+    readiness = app[READINESS_KEY] = Readiness()
+    if options.readiness_url is not None:
+        handler = _with_error_handlers(readiness.handler(), errors, finish)
+        url = re.escape(options.readiness_url)
+        # Probes come every few seconds, and 503 is what a stopping service should say.
+        quiet = frozenset({200, 503})
+        resource.add(url, regex_matcher(compile_url(url)), ("GET",), handler, quiet)
     app.router.register_resource(resource)
     for shortcut in resource.shortcuts():
         app.router.register_resource(shortcut)
@@ -100,6 +108,8 @@ def create_app(service: Service) -> web.Application:
         await run_hook(service, "_start_service")
 
     async def stopping(app: web.Application) -> None:
+        # Already told by typedsvc run at the stop signal; by web.run_app only now.
+        readiness.stop()
         finish.stop()
         await websockets.close_all()
         await run_hook(service, "_stopping_service")

@@ -43,6 +43,14 @@ def _check_number(name: str, value: object) -> None:
         raise ValueError(f"HttpOptions.{name} must be a number, got {value!r}.")
 
 
+def _check_path(name: str, url: object, example: str) -> None:
+    # Checked as an object: untyped code can pass anything.
+    if url is not None and (
+        not isinstance(url, str) or not url.startswith("/") or any(c in url for c in "?#")
+    ):
+        raise ValueError(f'HttpOptions.{name} must be a path such as "{example}", got {url!r}.')
+
+
 def _default_reuse_port() -> bool:
     return sys.platform == "linux"
 
@@ -68,13 +76,18 @@ class HttpOptions:
     real_ip_header: str = "X-Forwarded-For"
     # A path to serve the service's OpenAPI document at (GET), or None for none.
     openapi_url: str | None = None
+    # A path that answers 200 while serving and 503 once a stop signal arrives (GET).
+    readiness_url: str | None = None
+    # How long to go on serving after a stop signal, readiness answering 503, before the
+    # listener closes and requests in flight drain.
+    stop_delay_seconds: float = 0
 
     def __post_init__(self) -> None:
         if not self.host:
             raise ValueError("HttpOptions.host must not be empty; use '0.0.0.0' for every address.")
         if isinstance(self.port, bool) or not 0 <= self.port <= 65535:
             raise ValueError(f"HttpOptions.port must be from 0 to 65535, got {self.port!r}.")
-        for name in ("keepalive_timeout", "termination_grace_period_seconds"):
+        for name in ("keepalive_timeout", "termination_grace_period_seconds", "stop_delay_seconds"):
             _check_number(name, getattr(self, name))
         if self.keepalive_timeout < 0:
             raise ValueError(
@@ -129,13 +142,17 @@ class HttpOptions:
             raise ValueError("HttpOptions.access_log must be True, False or a file path.")
         if not self.real_ip_header:
             raise ValueError("HttpOptions.real_ip_header must not be empty.")
-        # Checked as an object: untyped code can pass anything.
-        url: object = self.openapi_url
-        if url is not None and (
-            not isinstance(url, str) or not url.startswith("/") or any(c in url for c in "?#")
-        ):
+        if self.stop_delay_seconds < 0:
             raise ValueError(
-                f'HttpOptions.openapi_url must be a path such as "/openapi.json", got {url!r}.'
+                "HttpOptions.stop_delay_seconds must not be negative, "
+                f"got {self.stop_delay_seconds!r}."
+            )
+        _check_path("openapi_url", self.openapi_url, "/openapi.json")
+        _check_path("readiness_url", self.readiness_url, "/ready")
+        if self.readiness_url is not None and self.readiness_url == self.openapi_url:
+            raise ValueError(
+                f"HttpOptions.readiness_url and openapi_url are both {self.readiness_url!r}; "
+                "give them two paths."
             )
 
     @property

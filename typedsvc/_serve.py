@@ -12,8 +12,9 @@ from typing import Final
 
 from aiohttp import web
 
-from typedsvc._app import create_app
+from typedsvc._app import SERVICE_KEY, create_app
 from typedsvc._load import CommandError
+from typedsvc._readiness import READINESS_KEY
 from typedsvc._service import LifecycleHook, Service, run_hook
 
 LOGGER: Final = logging.getLogger("typedsvc")
@@ -53,6 +54,7 @@ async def serve(
         for service in started:
             await _hook(service, "_started_service")
         await stop.wait()
+        await _stop_delay(runners)
         LOGGER.info("stopping: no new connections, waiting for requests in flight")
     finally:
         await asyncio.gather(*(runner.cleanup() for runner in runners))
@@ -72,6 +74,19 @@ async def _hook(
         raise StartError(
             f'"{service.name}" failed in {hook}: {type(exc).__name__}: {exc}'
         ) from None
+
+
+async def _stop_delay(runners: list[web.AppRunner]) -> None:
+    """Answer 503 on readiness at once; serve on for the longest stop_delay_seconds."""
+    delay = 0.0
+    for runner in runners:
+        app = runner.app
+        assert app is not None
+        app[READINESS_KEY].stop()
+        delay = max(delay, app[SERVICE_KEY].options.http.stop_delay_seconds)
+    if delay:
+        LOGGER.info("stopping: not ready; serving %gs more before the drain", delay)
+        await asyncio.sleep(delay)
 
 
 def _on_signal(stop: asyncio.Event, signum: int) -> None:
