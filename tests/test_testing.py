@@ -23,6 +23,7 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 class Shop(typedsvc.Service):
     def __init__(self) -> None:
         self.events: list[str] = []
+        self.slow_started = asyncio.Event()
 
     async def _start_service(self) -> None:
         self.events.append("start")
@@ -52,7 +53,7 @@ class Shop(typedsvc.Service):
 
     @typedsvc.http("GET", r"/slow/(?P<seconds>[\d.]+)")
     async def slow(self, request: web.Request, seconds: float) -> str:
-        self.events.append("slow")
+        self.slow_started.set()
         await asyncio.sleep(seconds)
         return "done"
 
@@ -73,19 +74,15 @@ async def test_serve_runs_the_lifecycle_around_the_block() -> None:
 
 async def test_serve_drains_requests_in_flight_when_the_block_ends() -> None:
     shop = Shop()
-    async with serve(shop) as client:
-        request = asyncio.ensure_future(client.get("/slow/0.3"))
-        while "slow" not in shop.events:
-            await asyncio.sleep(0.01)
-        outside = aiohttp.ClientSession()
-        # A client of its own: leaving the block closes the served one's session.
-        pending = asyncio.ensure_future(outside.get(client.url("/slow/0.3")))
-        while shop.events.count("slow") < 2:
-            await asyncio.sleep(0.01)
-        request.cancel()
-    response = await pending
-    assert (response.status, await response.text()) == (200, "done")
-    await outside.close()
+    # A client of its own: leaving the block closes the served one's session.
+    async with aiohttp.ClientSession() as outside:
+        async with serve(shop) as client:
+            pending = asyncio.ensure_future(outside.get(client.url("/slow/0.3")))
+            await shop.slow_started.wait()
+        # Leaving the block waited for the request in flight before stopping.
+        assert pending.done()
+        response = await pending
+        assert (response.status, await response.text()) == (200, "done")
     assert shop.events[-2:] == ["stopping", "stop"]
 
 
@@ -106,7 +103,7 @@ async def test_serve_a_failing_start_hook_propagates_as_it_is() -> None:
         async def _start_service(self) -> None:
             raise ConnectionError("no database")
 
-    with pytest.raises(ConnectionError, match="^no database$"):
+    with pytest.raises(ConnectionError, match=r"^no database$"):
         async with serve(Broken()):
             pytest.fail("the block must not run")
 
