@@ -17,6 +17,8 @@ from typedsvc._listing import route_rows, table
 from typedsvc._load import CommandError, load_services
 from typedsvc._openapi import openapi
 from typedsvc._serve import StartError, loop_factory, serve
+from typedsvc._service import Service
+from typedsvc._workers import Supervisor, reserve_ports, reuse_port_problem, worker_count
 
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
@@ -35,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if args.command != "run":
         parser.print_help(sys.stderr)
         sys.exit(EXIT_USAGE)
+    _run(args)
+
+
+def _run(args: argparse.Namespace) -> NoReturn:
+    """``typedsvc run``: serve in this process, or supervise ``--workers`` processes."""
+    supervising = args.workers > 1 and args.worker is None
     try:
         services = load_services(args.target)
         if args.port is not None and len(services) > 1:
@@ -44,20 +52,54 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                 f"{len(services)} ({names})."
             )
         loops = loop_factory(args.loop)
+        problem = reuse_port_problem() if supervising else None
+        if problem is not None:
+            raise CommandError(problem)
     except (CommandError, DefinitionError) as exc:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+    tag = f"[worker {args.worker}] " if args.worker is not None else ""
     logging.basicConfig(
         level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s {tag}%(levelname)s %(name)s: %(message)s",
     )
+    if supervising:
+        sys.exit(_supervise(args, services))
+    ports = dict(args.bind) if args.bind else None
     try:
         with asyncio.Runner(loop_factory=loops) as runner:
-            runner.run(serve(services, host=args.host, port=args.port))
+            runner.run(
+                serve(
+                    services,
+                    host=args.host,
+                    port=args.port,
+                    ports=ports,
+                    worker_ready_fd=args.ready_fd,
+                )
+            )
     except StartError as exc:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     sys.exit(0)
+
+
+def _supervise(args: argparse.Namespace, services: list[type[Service]]) -> int:
+    ports, held = reserve_ports(services, args.host, args.port)
+    command = [sys.executable, "-m", "typedsvc", "run", args.target]
+    command += ["--loop", args.loop, "--log-level", args.log_level]
+    if args.host is not None:
+        command += ["--host", args.host]
+    command += [f"--bind={name}={port}" for name, port in ports.items()]
+    drain = max(
+        service.options.http.termination_grace_period_seconds
+        + service.options.http.stop_delay_seconds
+        for service in services
+    )
+    try:
+        return asyncio.run(Supervisor(command, args.workers, drain).run())
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +115,17 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=_port, help="port to listen on, 0 for any free one (default: the options)"
     )
     run.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    run.add_argument(
+        "--workers",
+        type=_workers_argument,
+        default=1,
+        metavar="N",
+        help="processes sharing the port with SO_REUSEPORT; auto: one per CPU (default: 1)",
+    )
+    # How a --workers parent starts its workers: not for users.
+    run.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--bind", type=_bind, action="append", help=argparse.SUPPRESS)
     run.add_argument(
         "--log-level",
         default="INFO",
@@ -143,6 +196,20 @@ def _print_routes(target: str, *, as_json: bool) -> NoReturn:
     rows = route_rows(services)
     print(json.dumps(rows, indent=2) if as_json else table(rows))
     sys.exit(0)
+
+
+def _workers_argument(text: str) -> int:
+    try:
+        return worker_count(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of workers (1 or more, or auto)"
+        ) from None
+
+
+def _bind(text: str) -> tuple[str, int]:
+    name, _, port = text.rpartition("=")
+    return name, int(port)
 
 
 def _port(text: str) -> int:

@@ -7,7 +7,7 @@ import importlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
 
 from aiohttp import web
@@ -39,9 +39,18 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 async def serve(
-    services: Sequence[type[Service]], *, host: str | None = None, port: int | None = None
+    services: Sequence[type[Service]],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    ports: Mapping[str, int] | None = None,
+    worker_ready_fd: int | None = None,
 ) -> None:
-    """Serve ``services`` until SIGINT or SIGTERM, then drain in-flight requests and return."""
+    """Serve ``services`` until SIGINT or SIGTERM, then drain in-flight requests and return.
+
+    A worker of ``--workers`` gets its services' ``ports`` from the parent, shares them with
+    SO_REUSEPORT and tells the parent it listens by writing to ``worker_ready_fd``.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -50,9 +59,13 @@ async def serve(
     try:
         started = [service_class() for service_class in services]
         for service in started:
-            runners.append(await _start(service, host, port))
+            chosen = ports[type(service).__name__] if ports is not None else port
+            runners.append(await _start(service, host, chosen, worker_ready_fd is not None))
         for service in started:
             await _hook(service, "_started_service")
+        if worker_ready_fd is not None:
+            os.write(worker_ready_fd, b"1")
+            os.close(worker_ready_fd)
         await stop.wait()
         await _stop_delay(runners)
         LOGGER.info("stopping: no new connections, waiting for requests in flight")
@@ -100,7 +113,9 @@ def _on_signal(stop: asyncio.Event, signum: int) -> None:
     stop.set()
 
 
-async def _start(service: Service, host: str | None, port: int | None) -> web.AppRunner:
+async def _start(
+    service: Service, host: str | None, port: int | None, worker: bool
+) -> web.AppRunner:
     options = service.options.http
     runner = web.AppRunner(
         create_app(service), shutdown_timeout=options.termination_grace_period_seconds
@@ -109,7 +124,7 @@ async def _start(service: Service, host: str | None, port: int | None) -> web.Ap
     await _hook(service, "_start_service", runner.setup)
     host = host if host is not None else options.host
     port = port if port is not None else options.port
-    site = web.TCPSite(runner, host, port, reuse_port=options.reuse_port)
+    site = web.TCPSite(runner, host, port, reuse_port=options.reuse_port or worker)
     try:
         await site.start()
     except OSError as exc:
