@@ -8,6 +8,7 @@ if _typing.TYPE_CHECKING:
     from typedsvc._client_ip import get_forwarded_remote_ip
     from typedsvc._decorators import http, http_error
     from typedsvc._errors import DefinitionError
+    from typedsvc._gunicorn import gunicorn_app
     from typedsvc._middleware import Middleware, Next
     from typedsvc._openapi import openapi
     from typedsvc._options import HttpOptions, Options
@@ -44,6 +45,7 @@ __all__ = [
     "cookie",
     "create_app",
     "get_forwarded_remote_ip",
+    "gunicorn_app",
     "header",
     "http",
     "http_error",
@@ -79,6 +81,7 @@ _HOMES: _typing.Final = {
     "cookie": "typedsvc._params",
     "create_app": "typedsvc._app",
     "get_forwarded_remote_ip": "typedsvc._client_ip",
+    "gunicorn_app": "typedsvc._gunicorn",
     "header": "typedsvc._params",
     "http": "typedsvc._decorators",
     "http_error": "typedsvc._decorators",
