@@ -11,7 +11,8 @@ of workers, keep-alive, the access log and how long a stop waits (``--graceful-t
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +20,9 @@ from typedsvc._app import create_app
 from typedsvc._service import Service, run_hook
 
 
-def gunicorn_app(service: str | type[Service]) -> Callable[[], Awaitable[web.Application]]:
+def gunicorn_app(
+    service: str | type[Service],
+) -> Callable[[], Coroutine[Any, Any, web.Application]]:
     """The application factory gunicorn's aiohttp worker calls, in each worker.
 
     ``service`` is a Service subclass or its ``"module:ClassName"``. Each worker makes one
