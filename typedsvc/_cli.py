@@ -8,7 +8,8 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Final, NoReturn
+from pathlib import Path
+from typing import Any, Final, NoReturn
 
 import typedsvc
 from typedsvc._check import check
@@ -16,6 +17,7 @@ from typedsvc._errors import DefinitionError
 from typedsvc._listing import route_rows, table
 from typedsvc._load import CommandError, load_services
 from typedsvc._openapi import openapi
+from typedsvc._reload import Reloader, free_port, watchfiles_module
 from typedsvc._serve import StartError, loop_factory, serve
 from typedsvc._service import Service
 from typedsvc._workers import Supervisor, reserve_ports, reuse_port_problem, worker_count
@@ -55,6 +57,9 @@ def _run(args: argparse.Namespace) -> NoReturn:
         problem = reuse_port_problem() if supervising else None
         if problem is not None:
             raise CommandError(problem)
+        if args.reload and args.workers > 1:
+            raise CommandError("--reload runs one process, for development; leave out --workers.")
+        watchfiles = watchfiles_module() if args.reload else None
     except (CommandError, DefinitionError) as exc:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
@@ -65,6 +70,8 @@ def _run(args: argparse.Namespace) -> NoReturn:
     )
     if supervising:
         sys.exit(_supervise(args, services))
+    if watchfiles is not None:
+        sys.exit(_reload(args, services, watchfiles))
     ports = dict(args.bind) if args.bind else None
     try:
         with asyncio.Runner(loop_factory=loops) as runner:
@@ -83,13 +90,31 @@ def _run(args: argparse.Namespace) -> NoReturn:
     sys.exit(0)
 
 
-def _supervise(args: argparse.Namespace, services: list[type[Service]]) -> int:
-    ports, held = reserve_ports(services, args.host, args.port)
+def _child_command(args: argparse.Namespace, ports: dict[str, int]) -> list[str]:
+    """``typedsvc run`` as a --workers parent or a reloader starts it, on given ports."""
     command = [sys.executable, "-m", "typedsvc", "run", args.target]
     command += ["--loop", args.loop, "--log-level", args.log_level]
     if args.host is not None:
         command += ["--host", args.host]
-    command += [f"--bind={name}={port}" for name, port in ports.items()]
+    return command + [f"--bind={name}={port}" for name, port in ports.items()]
+
+
+def _reload(args: argparse.Namespace, services: list[type[Service]], watchfiles: Any) -> int:
+    ports: dict[str, int] = {}
+    for service in services:
+        options = service.options.http
+        port = args.port if args.port is not None else options.port
+        host = args.host if args.host is not None else options.host
+        ports[service.__name__] = port or free_port(host)
+    target = Path(args.target)
+    root = target.resolve().parent if target.is_file() else Path.cwd()
+    reloader = Reloader(_child_command(args, ports), root, watchfiles)
+    return asyncio.run(reloader.run())
+
+
+def _supervise(args: argparse.Namespace, services: list[type[Service]]) -> int:
+    ports, held = reserve_ports(services, args.host, args.port)
+    command = _child_command(args, ports)
     drain = max(
         service.options.http.termination_grace_period_seconds
         + service.options.http.stop_delay_seconds
@@ -121,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="processes sharing the port with SO_REUSEPORT; auto: one per CPU (default: 1)",
+    )
+    run.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a Python file changes, for development (needs watchfiles)",
     )
     # How a --workers parent starts its workers: not for users.
     run.add_argument("--worker", type=int, help=argparse.SUPPRESS)
