@@ -1,16 +1,58 @@
-"""The package reads as layers: no module imports one that imports it back, none is huge.
-
-Pure checks (no aiohttp) at the bottom, then signatures and specs, Service, the decorators,
-the application; the mypy plugin beside, on the pure checks only.
+"""The package reads as layers: each module imports only from its own layer or those below,
+none imports one that imports it back, none is huge.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Final
 
 PACKAGE = Path(__file__).resolve().parent.parent / "typedsvc"
 MAX_LINES = 500
+
+# From the bottom up. A module imports from its own layer and those below it only.
+LAYERS: Final = {
+    # The definition checks and their messages, shared with the mypy plugin: no aiohttp.
+    "pure checks": {"_errors", "_groups", "_inputs", "_options", "_template", "_urls"},
+    "types and specs": {
+        "_access_log",
+        "_client_ip",
+        "_convert",
+        "_middleware",
+        "_params",
+        "_problems",
+        "_response",
+        "_signature",
+        "_specs",
+        "_types",
+    },
+    "service and definitions": {"_decorators", "_service", "_static", "_url_for", "_websocket"},
+    "application and routing": {
+        "_app",
+        "_extract",
+        "_finish",
+        "_normalize",
+        "_openapi",
+        "_readiness",
+        "_routing",
+    },
+    "commands, testing and deployment": {
+        "__main__",
+        "_check",
+        "_cli",
+        "_gunicorn",
+        "_listing",
+        "_load",
+        "_pytest_plugin",
+        "_reload",
+        "_serve",
+        "_workers",
+        "testing",
+    },
+}
+# Beside the layers: the mypy plugin, on the pure checks alone.
+PLUGIN: Final = {"mypy", "_mypy_shape", "_mypy_url_for"}
 
 
 def imports() -> dict[str, set[str]]:
@@ -68,3 +110,27 @@ def test_layout_service_knows_no_decorator() -> None:
 def test_layout_modules_stay_small() -> None:
     sizes = {path.name: len(path.read_text().splitlines()) for path in PACKAGE.glob("*.py")}
     assert {name: size for name, size in sizes.items() if size > MAX_LINES} == {}
+
+
+def test_layout_every_module_has_a_layer() -> None:
+    placed = set().union(*LAYERS.values(), PLUGIN, {"__init__"})
+    assert {path.stem for path in PACKAGE.glob("*.py")} == placed
+
+
+def test_layout_modules_import_only_downwards() -> None:
+    graph = imports()
+    below: set[str] = set()
+    wrong: list[str] = []
+    for layer, modules in LAYERS.items():
+        below |= modules
+        for module in sorted(modules):
+            for imported in sorted(graph[f"typedsvc.{module}"]):
+                if imported.removeprefix("typedsvc.") not in below:
+                    wrong.append(f"{module} ({layer}) imports {imported}")
+    pure = LAYERS["pure checks"]
+    for module in sorted(PLUGIN):
+        name = "typedsvc.mypy" if module == "mypy" else f"typedsvc.{module}"
+        for imported in sorted(graph[name]):
+            if imported.removeprefix("typedsvc.") not in pure | PLUGIN:
+                wrong.append(f"{module} (mypy plugin) imports {imported}")
+    assert wrong == []
