@@ -203,3 +203,14 @@ def example_12() -> None:
 def example_13() -> None:
     app = typedsvc.create_app(ExampleService())
     web.run_app(app, host="127.0.0.1", port=9700)
+
+
+def example_14() -> None:
+    options = Options(
+        http=HttpOptions(
+            port=9700,
+            readiness_url="/ready",
+            stop_delay_seconds=5,
+            termination_grace_period_seconds=20,
+        )
+    )
