@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import mypy.api
 import pytest
@@ -416,3 +417,84 @@ def test_plugin_never_crashes_on_odd_input(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert plugin_errors(result.stdout) == {}
     assert "[typedsvc-url-literal]" in result.stdout
+
+
+URL_FOR_SHOP = """\
+from __future__ import annotations
+
+from aiohttp import web
+
+import typedsvc
+from typedsvc import Query, url_for
+
+
+class Shop(typedsvc.Service):
+    @typedsvc.http("GET", r"/items/(?P<item_id>\\d+)")
+    async def get_item(self, request: web.Request, item_id: int, q: Query[str] = "") -> str:
+        # A handler further down: its decorator is checked after this call.
+        return url_for(Shop.later, key=1)
+
+    @typedsvc.http("GET", r"/later/(?P<key>\\w+)")
+    async def later(self, request: web.Request, key: str) -> str:
+        return key
+
+    @typedsvc.http("GET", r"/search")
+    async def search(self, request: web.Request, q: Query[str]) -> str:
+        return q
+
+    @typedsvc.http("GET", r"/api/(?:v1|v2)/items")
+    async def items(self, request: web.Request) -> str:
+        return ""
+
+    async def helper(self, request: web.Request) -> str:
+        return ""
+"""
+URL_FOR_CALLS = [
+    "url_for(Shop.get_item, 1, itemid=1)",
+    "url_for(Shop.get_item, q='x')",
+    "url_for(Shop.search)",
+    "url_for(Shop.helper)",
+    "url_for(Shop.items)",
+    "url_for(Shop.get_item, item_id='1')",
+    "url_for(Shop.get_item, 1, 2)",
+    "url_for(Shop.get_item, 1, 'x', 3)",
+]
+
+
+def url_for_errors(output: str) -> dict[tuple[str, int], str]:
+    found: dict[tuple[str, int], str] = {}
+    for line in output.splitlines():
+        match = re.fullmatch(r"([^:]+):(\d+): error: (.*)  \[typedsvc-url-for\]", line)
+        if match:
+            key = (Path(match[1]).name, int(match[2]))
+            assert key not in found, f"two url_for errors on line {key}"
+            found[key] = match[3]
+    return found
+
+
+def test_plugin_url_for_messages_are_the_runtime_messages(tmp_path: Path) -> None:
+    (tmp_path / "mypy.ini").write_text(CONFIG)
+    (tmp_path / "shop.py").write_text(URL_FOR_SHOP)
+    calls = "from typing import Any\n\nfrom shop import Shop\nfrom typedsvc import url_for\n\n"
+    lines: dict[int, str] = {}
+    for number, call in enumerate(URL_FOR_CALLS):
+        calls += f"\n\ndef call_{number}() -> Any:\n    return {call}\n"
+        lines[calls.count("\n")] = call
+    (tmp_path / "calls.py").write_text(calls)
+    namespace: dict[str, Any] = {}
+    exec(compile(URL_FOR_SHOP, str(tmp_path / "shop.py"), "exec"), namespace)
+    expected = {("calls.py", line): _raised(call, namespace) for line, call in lines.items()}
+    expected[("shop.py", 13)] = _raised("url_for(Shop.later, key=1)", namespace)
+    cache = tmp_path / "cache"
+    cold = run_mypy(tmp_path, "shop.py", "calls.py", cache=cache)
+    assert url_for_errors(cold.stdout) == expected
+    # calls.py changes alone: shop.py and its routes come from the cache.
+    (tmp_path / "calls.py").write_text(calls + "\n# changed\n")
+    warm = run_mypy(tmp_path, "shop.py", "calls.py", cache=cache)
+    assert url_for_errors(warm.stdout) == expected
+
+
+def _raised(call: str, namespace: dict[str, Any]) -> str:
+    with pytest.raises((TypeError, ValueError)) as raised:
+        eval(call, namespace)
+    return str(raised.value)

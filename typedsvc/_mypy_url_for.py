@@ -16,13 +16,11 @@ from mypy.messages import format_type_bare
 from mypy.nodes import (
     ARG_STAR,
     ARG_STAR2,
-    CallExpr,
     Decorator,
     Expression,
     FuncDef,
     MemberExpr,
     RefExpr,
-    StrExpr,
     TypeInfo,
 )
 from mypy.plugin import FunctionContext, FunctionSigContext
@@ -30,11 +28,9 @@ from mypy.subtypes import is_subtype
 from mypy.types import AnyType, CallableType, Type, TypeOfAny
 
 from typedsvc import _errors, _urls
-from typedsvc._mypy_shape import shape
 from typedsvc._template import reverse_problem
 
 URL_FOR_FULLNAME: Final = "typedsvc._url_for.url_for"
-HTTP_FULLNAME: Final = "typedsvc._decorators.http"
 SERVICE_FULLNAME: Final = "typedsvc._service.Service"
 TYPEDSVC_URL_FOR: Final = ErrorCode(
     "typedsvc-url-for", "Check a typedsvc.url_for() call against its route", "typedsvc"
@@ -95,9 +91,7 @@ class _Target:
 
 def loosen(ctx: FunctionSigContext) -> CallableType:
     """Any values by name or position for a url_for() whose route is known: checked later."""
-    if not isinstance(ctx.api, TypeChecker) or not ctx.args or not ctx.args[0]:
-        return ctx.default_signature
-    if not isinstance(_target(ctx.api, ctx.args[0][0]), _Target):
+    if not ctx.args or not ctx.args[0] or not isinstance(_target(ctx.args[0][0]), _Target):
         return ctx.default_signature
     signature = ctx.default_signature
     anything = AnyType(TypeOfAny.special_form)
@@ -116,7 +110,7 @@ def check_call(ctx: FunctionContext) -> Type:
     checker = ctx.api
     if not isinstance(checker, TypeChecker) or not ctx.args or not ctx.args[0]:
         return ctx.default_return_type
-    target = _target(checker, ctx.args[0][0])
+    target = _target(ctx.args[0][0])
     if isinstance(target, str):
         checker.fail(_errors.url_for_not_a_route(target), ctx.context, code=TYPEDSVC_URL_FOR)
     if not isinstance(target, _Target):
@@ -181,11 +175,11 @@ def _misfit(checker: TypeChecker, expression: Expression, expected: Type) -> Typ
         return checker.expr_checker.accept(expression)
 
 
-def _target(checker: TypeChecker, expression: Expression) -> _Target | str | None:
+def _target(expression: Expression) -> _Target | str | None:
     """The route ``expression`` (``Users.get_user``) names; its name if it is no route.
 
     None when it cannot be told: not a method of a Service class named through its class,
-    a decorator other than http(...) that mypy has not seen yet, a url given by a name.
+    a method decorated otherwise, a route whose url mypy does not know.
     """
     if not isinstance(expression, MemberExpr) or not isinstance(expression.expr, RefExpr):
         return None
@@ -198,31 +192,8 @@ def _target(checker: TypeChecker, expression: Expression) -> _Target | str | Non
         return f"{node.info.name}.{node.name}"
     if not isinstance(node, Decorator) or not isinstance(node.func.type, CallableType):
         return None
-    routes = node.func.info.metadata.get(METADATA, {})
-    if node.func.name in routes:
-        facts: RouteFacts | None = routes[node.func.name]
-    else:
-        # Its decorator is checked after this call (a handler further down the class).
-        facts = _facts_from_source(checker, node)
+    # Absent when the handler is no route of http(...), or has a mistake of its own. (A call
+    # checked before the route's decorator, in a method above it, is deferred by mypy until
+    # the decorated handler's type is known, and the facts with it.)
+    facts: RouteFacts | None = node.func.info.metadata.get(METADATA, {}).get(node.func.name)
     return _Target(facts, node.func.type) if facts is not None else None
-
-
-def _facts_from_source(checker: TypeChecker, decorator: Decorator) -> RouteFacts | None:
-    """A route's facts from ``@typedsvc.http(method, r"...")`` as written, if it is."""
-    if decorator.func.info.module_name != checker.tree.fullname:
-        return None
-    handler = decorator.func.type
-    assert isinstance(handler, CallableType)
-    for expression in decorator.decorators:
-        if not isinstance(expression, CallExpr) or len(expression.args) < 2:
-            continue
-        callee, url = expression.callee, expression.args[1]
-        if isinstance(callee, RefExpr) and callee.fullname == HTTP_FULLNAME:
-            if not isinstance(url, StrExpr):
-                return None
-            where = f"{decorator.func.info.name}.{decorator.func.name}"
-            handler_shape = shape(where, handler, decorator, checker)
-            if _urls.check_route(handler_shape, url.value):
-                return None
-            return facts_of(handler_shape, url.value)
-    return None

@@ -16,8 +16,8 @@ fixture (installed with typedsvc) serves a service for the length of a test.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
-from typing import Generic, Protocol, TypeVar
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -30,6 +30,19 @@ __all__ = ["Client", "ClientFactory", "clients", "serve"]
 
 S = TypeVar("S", bound=Service)
 S_co = TypeVar("S_co", bound=Service, covariant=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _as(
+    method: Callable[Concatenate[aiohttp.ClientSession, P], R],
+) -> Callable[[Callable[..., Any]], Callable[Concatenate[Client[Any], P], R]]:
+    """Give a method of Client the signature of the session's method it calls."""
+
+    def typed(func: Callable[..., Any]) -> Callable[Concatenate[Client[Any], P], R]:
+        return func
+
+    return typed
 
 
 class Client(Generic[S_co]):
@@ -44,22 +57,50 @@ class Client(Generic[S_co]):
         self.service = service
         self.app = app
         self.port = port
-        self.base_url = URL.build(scheme="http", host="127.0.0.1", port=port)
-        self.session = aiohttp.ClientSession(
+        self.base_url: URL = URL.build(scheme="http", host="127.0.0.1", port=port)
+        self.session: aiohttp.ClientSession = aiohttp.ClientSession(
             base_url=self.base_url,
             # A server on an IP address: a default jar would drop the cookies it sets.
             cookie_jar=aiohttp.CookieJar(unsafe=True),
             timeout=aiohttp.ClientTimeout(total=timeout),
         )
-        self.request = self.session.request
-        self.get = self.session.get
-        self.post = self.session.post
-        self.put = self.session.put
-        self.patch = self.session.patch
-        self.delete = self.session.delete
-        self.head = self.session.head
-        self.options = self.session.options
-        self.ws_connect = self.session.ws_connect
+
+    # Each is the session's method of that name, as aiohttp declares it.
+    @_as(aiohttp.ClientSession.request)
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.request(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.get)
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.get(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.post)
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.post(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.put)
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.put(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.patch)
+    def patch(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.patch(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.delete)
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.delete(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.head)
+    def head(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.head(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.options)
+    def options(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.options(*args, **kwargs)
+
+    @_as(aiohttp.ClientSession.ws_connect)
+    def ws_connect(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.ws_connect(*args, **kwargs)
 
     def url(self, path: str) -> URL:
         """The absolute URL of ``path`` on the service, for clients of one's own."""
