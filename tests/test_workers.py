@@ -11,7 +11,7 @@ from typing import Final
 
 import aiohttp
 import pytest
-from served import TIMEOUT, Start, write
+from served import TIMEOUT, Served, Start, write
 from test_cli import run_cli
 
 from typedsvc._workers import reuse_port_problem
@@ -54,6 +54,13 @@ WORKER_SERVICE: Final = r"""
 """
 
 
+async def two_workers(tmp_path: Path, start: Start) -> tuple[Served, int]:
+    """``typedsvc run --workers 2`` of the service above, once both listen; and its port."""
+    served = await start(str(write(tmp_path / "pids.py", WORKER_SERVICE)), "--workers", "2")
+    await served.wait_for_lines(re.compile(r"INFO typedsvc: 2 workers serving$"))
+    return served, await served.port()
+
+
 async def pids(port: int, count: int) -> set[str]:
     """The pids that answered ``count`` requests, each on a connection of its own."""
     connector = aiohttp.TCPConnector(force_close=True)
@@ -66,9 +73,7 @@ async def pids(port: int, count: int) -> set[str]:
 
 
 async def test_workers_share_the_port_and_each_runs_the_hooks(tmp_path: Path, start: Start) -> None:
-    served = await start(str(write(tmp_path / "pids.py", WORKER_SERVICE)), "--workers", "2")
-    await served.wait_for_lines(re.compile(r"INFO typedsvc: 2 workers serving$"))
-    port = await served.port()
+    served, port = await two_workers(tmp_path, start)
     listening = await served.wait_for_lines(
         re.compile(r"\[worker (\d)\] INFO typedsvc: \"Pids\" listening on http://127.0.0.1:(\d+)$"),
         count=2,
@@ -89,9 +94,7 @@ async def test_workers_share_the_port_and_each_runs_the_hooks(tmp_path: Path, st
 async def test_a_worker_that_dies_is_restarted_with_a_logged_delay(
     tmp_path: Path, start: Start
 ) -> None:
-    served = await start(str(write(tmp_path / "pids.py", WORKER_SERVICE)), "--workers", "2")
-    await served.wait_for_lines(re.compile(r"INFO typedsvc: 2 workers serving$"))
-    port = await served.port()
+    served, port = await two_workers(tmp_path, start)
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ServerDisconnectedError):
             await session.post(f"http://127.0.0.1:{port}/exit")
@@ -110,9 +113,7 @@ async def test_a_worker_that_dies_is_restarted_with_a_logged_delay(
 
 
 async def test_sigterm_drains_every_worker(tmp_path: Path, start: Start) -> None:
-    served = await start(str(write(tmp_path / "pids.py", WORKER_SERVICE)), "--workers", "2")
-    await served.wait_for_lines(re.compile(r"INFO typedsvc: 2 workers serving$"))
-    port = await served.port()
+    served, port = await two_workers(tmp_path, start)
     connector = aiohttp.TCPConnector(force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -134,9 +135,7 @@ async def test_sigterm_drains_every_worker(tmp_path: Path, start: Start) -> None
 async def test_a_second_signal_makes_the_workers_leave_at_once(
     tmp_path: Path, start: Start
 ) -> None:
-    served = await start(str(write(tmp_path / "pids.py", WORKER_SERVICE)), "--workers", "2")
-    await served.wait_for_lines(re.compile(r"INFO typedsvc: 2 workers serving$"))
-    port = await served.port()
+    served, port = await two_workers(tmp_path, start)
     async with aiohttp.ClientSession() as session:
         request = asyncio.ensure_future(session.get(f"http://127.0.0.1:{port}/slow"))
         await served.wait_for_lines(re.compile(r"^slow \d+$"))

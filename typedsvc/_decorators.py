@@ -13,7 +13,7 @@ from aiohttp import web
 
 from typedsvc import _errors, _params, _urls
 from typedsvc._convert import Converter, converter
-from typedsvc._errors import DefinitionError, reject
+from typedsvc._errors import DefinitionError, checked
 from typedsvc._service import Service
 from typedsvc._signature import CodeKey, classes_only, code_key, describe, handler_name
 from typedsvc._specs import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteInput, RouteSpec, record
@@ -61,10 +61,7 @@ class RouteDecorator:
         self._ignore_logging = ignore_logging
 
     def __call__(self, func: Handler[S, P, R]) -> Handler[S, P, R]:
-        try:
-            self._record(func)
-        except DefinitionError as error:
-            reject(func, error)
+        checked(func, self._record)
         return func
 
     def _record(self, func: Callable[..., object]) -> None:
@@ -214,10 +211,7 @@ class ErrorDecorator:
         self._status = status_code
 
     def __call__(self, func: ErrorHandlerT) -> ErrorHandlerT:
-        try:
-            self._record(func)
-        except DefinitionError as error:
-            reject(func, error)
+        checked(func, self._record)
         return func
 
     def _record(self, func: Callable[..., object]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from contextvars import ContextVar
 from typing import Final, NamedTuple
 
@@ -61,6 +61,17 @@ def collecting() -> Generator[list[Problem]]:
         yield found
     finally:
         _COLLECTED.reset(token)
+
+
+def checked(func: Callable[..., object], record: Callable[[Callable[..., object]], None]) -> None:
+    """Run a decorator's ``record(func)``: its checks, then its spec put on ``func``.
+
+    A DefinitionError it raises is raised, or gathered while :func:`collecting`.
+    """
+    try:
+        record(func)
+    except DefinitionError as error:
+        reject(func, error)
 
 
 def reject(at: object, error: DefinitionError) -> None:

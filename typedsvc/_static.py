@@ -11,7 +11,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 
 from typedsvc import _errors, _urls
-from typedsvc._errors import DefinitionError, reject
+from typedsvc._errors import DefinitionError, checked
 from typedsvc._service import Service
 from typedsvc._signature import handler_name
 from typedsvc._specs import ROUTES_ATTR, StaticSpec, record
@@ -116,10 +116,7 @@ class StaticDecorator:
         self._serve_dotfiles = serve_dotfiles
 
     def __call__(self, func: StaticHandler[S]) -> StaticHandler[S]:
-        try:
-            self._record(func)
-        except DefinitionError as error:
-            reject(func, error)
+        checked(func, self._record)
         return func
 
     def _record(self, func: Callable[..., object]) -> None:
