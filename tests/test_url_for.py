@@ -58,6 +58,10 @@ class Shop(typedsvc.Service):
     async def page(self, request: web.Request, page: int = 1) -> str:
         return str(page)
 
+    @typedsvc.http("GET", r"/pair/(?P<a>\w+)(?P<b>\w+)")
+    async def pair(self, request: web.Request, a: str, b: str) -> str:
+        return a + b
+
     @typedsvc.http("GET", r"/api/(?:v1|v2)/users")
     async def users(self, request: web.Request) -> str:
         return ""
@@ -99,6 +103,7 @@ def raises(kind: type[Exception], message: str) -> pytest.RaisesExc[Exception]:
         pytest.param(url_for(Shop.get_file, name="a", version=2.0), "/files/a/2.0", id="float"),
         pytest.param(url_for(Shop.get_file, name="...", version=0.5), "/files/.../0.5", id="dots"),
         pytest.param(url_for(Shop.page), "/pages/1", id="group-default"),
+        pytest.param(url_for(Shop.pair, a="xy", b="z"), "/pair/xyz", id="groups-side-by-side"),
         pytest.param(url_for(Shop.page, page=3), "/pages/3", id="group-default-given"),
         pytest.param(url_for(Shop.get_item, 7), "/items/7", id="by-position"),
         pytest.param(url_for(Shop.get_file, "a", version=0.5), "/files/a/0.5", id="mixed"),
@@ -201,6 +206,13 @@ def test_url_for_writes(path: str, expected: str) -> None:
             '"Shop.search": url_for() value nan of "ratio" is one the route cannot read back '
             "(float).",
             id="nan-cannot-round-trip",
+        ),
+        pytest.param(
+            lambda: untyped_url_for(Shop.pair, a="x", b="yz"),
+            ValueError,
+            "\"Shop.pair\": url_for() values make the path '/pair/xyz', which the route reads "
+            "with url group \"a\" as 'xy', not 'x'.",
+            id="groups-side-by-side-read-otherwise",
         ),
         pytest.param(
             lambda: untyped_url_for(Shop.get_file, name="..", version=1.5),

@@ -130,6 +130,7 @@ class _Route:
         path: list[str] = []
         seen: list[str] = []
         texts: dict[str, str] = {}
+        written: dict[str, str] = {}
         for part in self.parts:
             if isinstance(part, str):
                 path.append(quote(part, safe=_PATH_SAFE))
@@ -143,11 +144,9 @@ class _Route:
                 )
             path.append(quote(text, safe=""))
             texts[text] = part.name
-            seen.append(text.translate(_KEPT_ENCODED))
-        if not self.whole.fullmatch("".join(seen)):  # pragma: no cover - a lookaround in a group
-            raise ValueError(
-                f'"{self.where}": url_for() values make a path its url does not match.'
-            )
+            written[part.name] = text.translate(_KEPT_ENCODED)
+            seen.append(written[part.name])
+        self._read_back("".join(seen), written)
         for segment in "".join(path).split("/"):
             if segment in _DOT_SEGMENTS and segment in texts:
                 raise ValueError(
@@ -171,6 +170,21 @@ class _Route:
                 raise TypeError(_errors.url_for_wrong_type(self.where, name, "a list", got))
         query = urlencode(pairs, quote_via=quote)
         return "".join(path) + (f"?{query}" if query else "")
+
+    def _read_back(self, path: str, written: dict[str, str]) -> None:
+        """Check that the route reads ``path`` back into the groups' values as written.
+
+        Each group matched its own pattern; together they may not (two groups side by side
+        share out the text their own way, a lookaround sees its neighbours).
+        """
+        match = self.whole.fullmatch(path)
+        for name, text in written.items():
+            read = match[name] if match is not None else None
+            if read != text:
+                raise ValueError(
+                    f'"{self.where}": url_for() values make the path {path!r}, which the route '
+                    f'reads with url group "{name}" as {read!r}, not {text!r}.'
+                )
 
     def _group_text(self, name: str, values: Mapping[str, object]) -> str:
         if name in values:
