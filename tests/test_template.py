@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from typedsvc._template import Group, reverse_problem, template
+from typedsvc._template import (
+    Group,
+    reverse_problem,
+    template,
+)
 
 
 @pytest.mark.parametrize(
@@ -82,6 +86,13 @@ def test_template_parts_keep_text_and_groups_in_order() -> None:
         pytest.param(r"/[ab]/x", "it has a character class outside its groups", id="class"),
         pytest.param(r"/n/\d/x", "it has a character class outside its groups", id="escape-class"),
         pytest.param(r"/a^b", "it has an anchor inside it", id="anchor-inside"),
+        pytest.param(
+            r"/robots.txt",
+            'it has a "." outside its groups, which matches any character (\\. is a dot)',
+            id="unescaped-dot",
+        ),
+        pytest.param(r"/robots\.txt", None, id="escaped-dot"),
+        pytest.param(r"/v1/(?P<a>[^/]+)-(?P<b>\w+)\.json$", None, id="plain-with-escapes"),
         pytest.param(r"/(?i:a)", "it has a group url_for cannot write", id="flags"),
     ],
 )

@@ -223,6 +223,8 @@ def _reverse_problem(url: str, start: int, end: int, *, top: bool) -> str | None
                 return "it has an optional group"
         elif quantifier_end > item_end:
             return "it has a repeated part outside its groups"
+        elif char == ".":
+            return 'it has a "." outside its groups, which matches any character (\\. is a dot)'
         elif not writable:
             return "it has a character class outside its groups"
         index = quantifier_end
