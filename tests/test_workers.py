@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -16,7 +17,7 @@ from test_cli import run_cli
 
 from typedsvc._workers import reuse_port_problem
 
-pytestmark = pytest.mark.skipif(reuse_port_problem() is not None, reason="no SO_REUSEPORT")
+needs_reuse_port = pytest.mark.skipif(reuse_port_problem() is not None, reason="no SO_REUSEPORT")
 
 WORKER_SERVICE: Final = r"""
     import asyncio
@@ -72,6 +73,7 @@ async def pids(port: int, count: int) -> set[str]:
     return set(answers)
 
 
+@needs_reuse_port
 async def test_workers_share_the_port_and_each_runs_the_hooks(tmp_path: Path, start: Start) -> None:
     served, port = await two_workers(tmp_path, start)
     listening = await served.wait_for_lines(
@@ -91,6 +93,7 @@ async def test_workers_share_the_port_and_each_runs_the_hooks(tmp_path: Path, st
     assert served.lines[-1].endswith("INFO typedsvc: stopped")
 
 
+@needs_reuse_port
 async def test_a_worker_that_dies_is_restarted_with_a_logged_delay(
     tmp_path: Path, start: Start
 ) -> None:
@@ -112,6 +115,7 @@ async def test_a_worker_that_dies_is_restarted_with_a_logged_delay(
     assert await served.wait_exit() == 0
 
 
+@needs_reuse_port
 async def test_sigterm_drains_every_worker(tmp_path: Path, start: Start) -> None:
     served, port = await two_workers(tmp_path, start)
     connector = aiohttp.TCPConnector(force_close=True)
@@ -132,6 +136,7 @@ async def test_sigterm_drains_every_worker(tmp_path: Path, start: Start) -> None
     assert served.stderr.count("stopping: no new connections") == 2
 
 
+@needs_reuse_port
 async def test_a_second_signal_makes_the_workers_leave_at_once(
     tmp_path: Path, start: Start
 ) -> None:
@@ -147,6 +152,7 @@ async def test_a_second_signal_makes_the_workers_leave_at_once(
     assert "WARNING typedsvc: SIGINT again: the workers exit without waiting" in served.stderr
 
 
+@needs_reuse_port
 async def test_a_worker_that_fails_to_start_stops_them_all(tmp_path: Path, start: Start) -> None:
     source = WORKER_SERVICE.replace(
         'print(f"hook _start_service {os.getpid()}", file=sys.stderr, flush=True)',
@@ -173,6 +179,7 @@ def test_workers_must_be_a_positive_number_or_auto(tmp_path: Path, workers: str)
     )
 
 
+@needs_reuse_port
 async def test_workers_auto_starts_one_per_cpu(tmp_path: Path, start: Start) -> None:
     served = await start(str(write(tmp_path / "pids.py", WORKER_SERVICE)), "--workers", "auto")
     count = os.cpu_count() or 1
@@ -184,6 +191,7 @@ async def test_workers_auto_starts_one_per_cpu(tmp_path: Path, start: Start) -> 
     assert await served.wait_exit() == 0
 
 
+@needs_reuse_port
 def test_a_definition_error_stops_before_any_worker(tmp_path: Path) -> None:
     source = WORKER_SERVICE.replace('r"/pid")', 'r"/pid/(?P<n>\\d+)")')
     write(tmp_path / "pids.py", source)
@@ -191,3 +199,14 @@ def test_a_definition_error_stops_before_any_worker(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith('typedsvc: error: "Pids.pid": url group "n"')
     assert "worker" not in result.stderr
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_workers_elsewhere_than_linux_say_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+    assert reuse_port_problem() == (
+        f"--workers needs SO_REUSEPORT load balancing, which {platform} lacks; run one process "
+        "per port behind a proxy, or use gunicorn (see the README)."
+    )
