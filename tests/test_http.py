@@ -280,6 +280,14 @@ class Returns(typedsvc.Service):
     async def invalid(self, request: web.Request) -> Any:
         return 42
 
+    @typedsvc.http("GET", r"/redirect")
+    async def redirect(self, request: web.Request, to: typedsvc.Query[str]) -> ResponseDict:
+        return {"status": 303, "headers": {"Location": to}}
+
+    @typedsvc.http("GET", r"/aiohttp-redirect")
+    async def aiohttp_redirect(self, request: web.Request, to: typedsvc.Query[str]) -> web.Response:
+        return web.Response(status=303, headers={"Location": to})
+
     @typedsvc.http("GET", r"/raise-forbidden")
     async def forbidden(self, request: web.Request) -> str:
         raise web.HTTPUnauthorized(text="who are you", headers={"WWW-Authenticate": "Basic"})
@@ -335,6 +343,24 @@ async def test_http_invalid_return_value_is_500_and_logged(
     assert [r.getMessage() for r in caplog.records if r.name == "typedsvc"] == [
         '"Returns.invalid" returned int, which is not a typedsvc.ResponseValue; answered 500.'
     ]
+
+
+@pytest.mark.parametrize("path", ["/redirect", "/aiohttp-redirect"])
+async def test_http_header_with_line_break_from_a_handler_is_500_and_logged(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    client = await serve(Returns())
+    with caplog.at_level(logging.ERROR, logger="typedsvc"):
+        response = await client.get(path, params={"to": "/home\r\nSet-Cookie: admin=1"})
+    assert (response.status, await response.text()) == (500, "500: Internal Server Error")
+    assert "Set-Cookie" not in response.headers
+    handler = "Returns.redirect" if path == "/redirect" else "Returns.aiohttp_redirect"
+    assert [r.getMessage() for r in caplog.records if r.name == "typedsvc"] == [
+        f"\"{handler}\" returned a header 'Location' whose value holds a line break or NUL, "
+        "which would let text of its own make more headers or a second response; answered 500."
+    ]
+    safe = await client.get(path, params={"to": "/home"}, allow_redirects=False)
+    assert safe.headers["Location"] == "/home"
 
 
 async def test_http_raised_http_exception_keeps_body_and_headers(serve: MakeClient) -> None:

@@ -36,6 +36,7 @@ LAYERS: Final = {
         "_openapi",
         "_readiness",
         "_routing",
+        "_server_log",
     },
     "commands, testing and deployment": {
         "__main__",

@@ -443,6 +443,38 @@ def test_normalize_passes_a_stream_response_through() -> None:
             "headers whose names and values are not all str",
             id="headers-value-bytes",
         ),
+        pytest.param(
+            {"headers": {"Location": "/a\r\nSet-Cookie: admin=1"}},
+            "a header 'Location' whose value holds a line break or NUL, which would let text "
+            "of its own make more headers or a second response",
+            id="header-value-crlf",
+        ),
+        pytest.param(
+            {"headers": {"X-A\nB": "1"}},
+            "a header 'X-A\\nB' whose name holds a line break or NUL, which would let text "
+            "of its own make more headers or a second response",
+            id="header-name-lf",
+        ),
+        pytest.param(
+            (200, "x", [("X-A", "a\0")]),
+            "a header 'X-A' whose value holds a line break or NUL, which would let text "
+            "of its own make more headers or a second response",
+            id="tuple-header-nul",
+        ),
+        pytest.param(
+            Response(headers=MappingProxyType({"X-A": "\r"})),
+            "a header 'X-A' whose value holds a line break or NUL, which would let text "
+            "of its own make more headers or a second response",
+            id="mapping-header-cr",
+        ),
+        pytest.param(
+            web.Response(headers={"X-A": "a\nb"}),
+            "a header 'X-A' whose value holds a line break or NUL, which would let text "
+            "of its own make more headers or a second response",
+            id="aiohttp-header-lf",
+        ),
+        pytest.param(web.Response(status=700), "a response with status 700", id="aiohttp-700"),
+        pytest.param(web.Response(status=99), "a response with status 99", id="aiohttp-99"),
         pytest.param({"headers": 5}, "headers of type int", id="headers-int"),
         pytest.param({"headers": "X-A: 1"}, "headers of type str", id="headers-str"),
         pytest.param(

@@ -10,7 +10,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from typedsvc._client_ip import get_forwarded_remote_ip
+from typedsvc._client_ip import get_forwarded_remote_ip, match_info_of
 
 ACCESS_LOGGER: Final = logging.getLogger("typedsvc.access")
 
@@ -40,7 +40,8 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        route = request.match_info.route if isinstance(request, web.Request) else None
+        match_info = match_info_of(request)
+        route = match_info.route if match_info is not None else None
         logging_rule = getattr(route, "typedsvc_logging", None)
         if isinstance(logging_rule, RouteLogging) and not logging_rule.should_log(response.status):
             return

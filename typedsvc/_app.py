@@ -13,17 +13,25 @@ from typing import Any, Final
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractMatchInfo
+from aiohttp.http_exceptions import HttpProcessingError
 
 from typedsvc._access_log import AccessLogger, file_logger
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
 from typedsvc._extract import Reader, group_arguments
 from typedsvc._finish import Finish, may_return_prepared
 from typedsvc._middleware import through
-from typedsvc._normalize import Defaults, InvalidResponseError, UnencodableJsonError, normalize
+from typedsvc._normalize import (
+    Defaults,
+    InvalidResponseError,
+    UnencodableJsonError,
+    UnsafeHeaderError,
+    normalize,
+)
 from typedsvc._openapi import openapi
 from typedsvc._options import HttpOptions
 from typedsvc._readiness import READINESS_KEY, Readiness
 from typedsvc._routing import AiohttpHandler, ServiceResource, regex_matcher, unmatched
+from typedsvc._server_log import SERVER_LOG
 from typedsvc._service import Service, routes_of, run_hook
 from typedsvc._specs import RouteSpec, StaticSpec, WebsocketSpec
 from typedsvc._static import static_handler, static_match
@@ -39,6 +47,8 @@ _BODY_HEADERS: Final = frozenset(
     {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
 )
 _NO_GROUPS: Final[Mapping[str, object]] = MappingProxyType({})
+# What the access log shows for a request whose client left before the answer (nginx's 499).
+CLIENT_CLOSED_REQUEST: Final = 499
 
 
 def create_app(service: Service) -> web.Application:
@@ -153,6 +163,7 @@ def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> di
     return {
         "access_log_class": AccessLogger,
         "access_log": access_log,
+        "logger": SERVER_LOG,
         # With keep-alive off every response closes the connection (see _Finish),
         # so aiohttp's idle timeout only matters when it is on.
         "keepalive_timeout": options.keepalive_timeout or 75.0,
@@ -217,8 +228,7 @@ def _route_handler(
             except web.HTTPException as exc:
                 response = await errors.for_http_exception(request, exc)
             except Exception as exc:
-                _log_failure(where, exc)
-                response = await errors.for_exception(request)
+                response = await _failed(request, where, exc, errors)
         except web.HTTPException as exc:
             # Left for aiohttp to send as it is (an exception is a response in aiohttp 3).
             finish(request, exc)
@@ -269,9 +279,27 @@ def _with_error_handlers(
     return handle
 
 
+async def _failed(
+    request: web.Request, where: str, exc: Exception, errors: _ErrorHandlers
+) -> web.StreamResponse:
+    """The answer to a handler that raised ``exc``: a 500, unless the client caused it."""
+    if isinstance(exc, ConnectionError) and request.transport is None:
+        # The client closed the connection while the handler read its body or wrote a
+        # stream to it: no fault of the service, and there is no one left to answer.
+        LOGGER.debug('"%s": the client closed the connection before it was answered.', where)
+        return web.Response(status=CLIENT_CLOSED_REQUEST, reason="Client Closed Request")
+    if isinstance(exc, HttpProcessingError):
+        # A body that cannot be read (a broken chunk): the client's mistake, answered as
+        # aiohttp answers a request it cannot parse.
+        LOGGER.info('"%s": the request body could not be read: %s', where, exc.message)
+        return await errors.for_http_exception(request, web.HTTPBadRequest())
+    _log_failure(where, exc)
+    return await errors.for_exception(request)
+
+
 def _log_failure(where: str, exc: Exception) -> None:
     """Log why a handler's request was answered 500: a bad return value, or an exception."""
-    if isinstance(exc, UnencodableJsonError):
+    if isinstance(exc, UnencodableJsonError | UnsafeHeaderError):
         LOGGER.error('"%s" returned %s; answered 500.', where, exc)
     elif isinstance(exc, InvalidResponseError):
         LOGGER.error(
@@ -318,10 +346,19 @@ class _ErrorHandlers:
     async def for_http_exception(
         self, request: web.Request, exc: web.HTTPException
     ) -> web.StreamResponse:
+        # The rest of a body over client_max_size may still be on its way, and is not read:
+        # the connection ends with this answer, and says so (aiohttp would otherwise read on
+        # for up to 10 s, then close the connection unannounced).
+        closes = exc.status == web.HTTPRequestEntityTooLarge.status_code
+        if closes:
+            exc.force_close()
         if exc.status not in self._handlers:
             # aiohttp renders the exception with its own body and headers.
             raise exc
-        return await self._run(request, exc.status, exc)
+        response = await self._run(request, exc.status, exc)
+        if closes:
+            response.force_close()
+        return response
 
     async def for_exception(self, request: web.Request) -> web.StreamResponse:
         if 500 not in self._handlers:

@@ -6,6 +6,7 @@ import ipaddress
 from typing import Final
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from typedsvc._options import HttpOptions, IpNetwork
 
@@ -49,5 +50,21 @@ def get_forwarded_remote_ip(request: web.BaseRequest) -> str | None:
     ``HttpOptions.real_ip_from``; otherwise, and for a header that holds no IP
     address, this is the peer's address (None when the transport has none).
     """
-    resolver = request.app.get(REAL_IP_KEY) if isinstance(request, web.Request) else None
+    match_info = match_info_of(request)
+    resolver = match_info.current_app.get(REAL_IP_KEY) if match_info is not None else None
     return resolver.of(request) if resolver is not None else request.remote
+
+
+def match_info_of(request: web.BaseRequest) -> UrlMappingMatchInfo | None:
+    """``request.match_info``; None for a request that never reached routing.
+
+    aiohttp answers a request it cannot parse (and logs it) without routing it: then
+    ``request.match_info`` and ``request.app`` fail an assertion, or under ``python -O``
+    an attribute lookup on None.
+    """
+    if not isinstance(request, web.Request):
+        return None
+    try:
+        return request.match_info
+    except (AssertionError, AttributeError):
+        return None

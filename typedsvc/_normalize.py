@@ -27,6 +27,10 @@ class UnencodableJsonError(InvalidResponseError):
     """A handler returned a ``JsonResponse`` whose value msgspec cannot encode."""
 
 
+class UnsafeHeaderError(InvalidResponseError):
+    """A handler returned a header with a line break or NUL, which would split the response."""
+
+
 @dataclass(frozen=True, slots=True)
 class Defaults:
     """The service-wide Content-Type, charset and Server header, from ``HttpOptions``."""
@@ -74,7 +78,7 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     # An aiohttp response of a type seen before is returned as it is, before the other
     # forms are tried: a set lookup spares a json_response() six isinstance() calls.
     if type(value) in _RESPONSE_TYPES:
-        return value  # type: ignore[return-value]  # pyright: ignore[reportReturnType]  # the set holds StreamResponse subclasses only
+        return _checked(value)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # the set holds StreamResponse subclasses only
     # The dict next: after str, the form most handlers return.
     if isinstance(value, dict):
         if not _DICT_KEYS.issuperset(value):
@@ -118,7 +122,7 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     if isinstance(value, web.StreamResponse):
         if len(_RESPONSE_TYPES) < _MAX_RESPONSE_TYPES:
             _RESPONSE_TYPES.add(kind)
-        return value
+        return _checked(value)
     raise _unsupported(value)
 
 
@@ -126,6 +130,22 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
 _RESPONSE_TYPES: Final[set[type]] = set()
 # Only a program that makes classes as it runs could get near; the check still answers then.
 _MAX_RESPONSE_TYPES: Final = 64
+
+
+def _checked(response: web.StreamResponse) -> web.StreamResponse:
+    """An aiohttp response the handler made, with the checks of the responses built here.
+
+    aiohttp sends any status up to 999, and refuses a header with a line break only while
+    it writes the headers, after the handler has returned: the connection then ends
+    without an answer, and the log does not say which handler it was. A response the
+    handler prepared itself has been through aiohttp's own checks already.
+    """
+    if not response.prepared:
+        status = response.status
+        if not 100 <= status <= 599:
+            raise InvalidResponseError(f"a response with status {status!r}")
+        _check_headers(response.headers.items())
+    return response
 
 
 def _unsupported(value: Never) -> InvalidResponseError:
@@ -163,7 +183,7 @@ def _build(
         # then the handler's own headers over them, all in C.
         merged = CIMultiDict(defaults.headers)
         if headers:
-            _check_header_types(headers.items())
+            _check_headers(headers.items())
             merged.update(headers)
     else:
         # Pairs may repeat a name (two Set-Cookie): added one by one, defaults after.
@@ -199,14 +219,28 @@ def _build(
         raise InvalidResponseError(f"a response aiohttp rejects: {exc}") from None
 
 
-def _check_header_types(items: Iterable[tuple[object, object]]) -> None:
-    """Raise unless every name and value is a str (an istr is one).
+def _check_headers(items: Iterable[tuple[object, object]]) -> None:
+    """Raise unless every name and value is a str (an istr is one) free of line breaks
+    and NUL.
 
-    Typed code passes only str; untyped code can pass anything.
+    Typed code passes only str, but any str: a value taken from a request could carry
+    "\r\n" and a header of the client's making. Untyped code can pass anything.
     """
     for name, value in items:
         if not isinstance(name, str) or not isinstance(value, str):
             raise _not_str_headers()
+        # One string and three scans: cheaper than a regular expression on each of the two.
+        text = name + value
+        if "\n" in text or "\r" in text or "\0" in text:
+            raise _unsafe_header(name, value)
+
+
+def _unsafe_header(name: str, value: str) -> UnsafeHeaderError:
+    where = "name" if any(char in name for char in "\r\n\0") else "value"
+    return UnsafeHeaderError(
+        f"a header {name!r} whose {where} holds a line break or NUL, which would let text "
+        "of its own make more headers or a second response"
+    )
 
 
 def _not_str_headers() -> InvalidResponseError:
@@ -243,7 +277,7 @@ def _headers(headers: Headers) -> CIMultiDict[str]:
     """Headers other than a dict (a dict goes over the defaults' template in _build)."""
     merged: CIMultiDict[str] = CIMultiDict()
     if isinstance(headers, Mapping):
-        _check_header_types(headers.items())
+        _check_headers(headers.items())
         merged.extend(headers.items())
         return merged
     # Checked as an object: untyped code can pass anything here.
@@ -255,8 +289,6 @@ def _headers(headers: Headers) -> CIMultiDict[str]:
     for pair in pairs:
         if not isinstance(pair, tuple) or len(pair) != 2:
             raise InvalidResponseError("headers with an entry that is not a (name, value) pair")
-        name, value = pair
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise _not_str_headers()
-        merged.add(name, value)
+        _check_headers((pair,))
+        merged.add(*pair)
     return merged

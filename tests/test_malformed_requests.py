@@ -1,0 +1,169 @@
+"""Requests that cannot be framed or break a limit: a clean 4xx, the connection closed, one
+log line, and the service answering the next client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from aiohttp import web
+from conftest import MakeClient
+from rawhttp import TIMEOUT, exchange
+
+import typedsvc
+
+LIMIT = 1024
+
+
+class Limited(typedsvc.Service):
+    # Keep-alive on: a connection that stays usable after a response is the default there,
+    # so "closed" below is the server's decision, not keep-alive being off.
+    options = typedsvc.Options(
+        http=typedsvc.HttpOptions(keepalive_timeout=30, client_max_size=LIMIT)
+    )
+
+    @typedsvc.http("GET", r"/ok")
+    async def ok(self, request: web.Request) -> str:
+        return "ok"
+
+    @typedsvc.http("POST", r"/echo")
+    async def echo(self, request: web.Request) -> bytes:
+        return await request.read()
+
+
+def post(headers: bytes, body: bytes = b"") -> bytes:
+    return b"POST /echo HTTP/1.1\r\nHost: t\r\n" + headers + b"\r\n" + body
+
+
+CHUNKED = b"Transfer-Encoding: chunked\r\n"
+
+MALFORMED = [
+    pytest.param(b"GARBAGE\r\n\r\n", id="not-a-request-line"),
+    pytest.param(b"GET /ok HTTP/9.9\r\nHost: t\r\n\r\n", id="unknown-version"),
+    pytest.param(b"GET /ok HTTP/1.1\nHost: t\n\n", id="bare-lf"),
+    pytest.param(b"GET /o\x00k HTTP/1.1\r\nHost: t\r\n\r\n", id="nul-in-path"),
+    pytest.param(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", id="url-too-long"),
+    pytest.param(
+        b"GET /ok HTTP/1.1\r\nHost: t\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n",
+        id="header-too-long",
+    ),
+    pytest.param(
+        b"GET /ok HTTP/1.1\r\nHost: t\r\n"
+        + b"".join(b"X-%d: 1\r\n" % i for i in range(200))
+        + b"\r\n",
+        id="too-many-headers",
+    ),
+    pytest.param(b"GET /ok HTTP/1.1\r\nHost : t\r\n\r\n", id="space-before-colon"),
+    pytest.param(b"GET /ok HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n", id="obs-fold"),
+    pytest.param(b"GET /ok HTTP/1.1\r\nHost: t\r\nX-A: a\x01b\r\n\r\n", id="control-in-value"),
+    pytest.param(b"GET /ok HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", id="two-hosts"),
+    pytest.param(b"GET /ok HTTP/1.1\r\n\r\n", id="no-host"),
+    pytest.param(post(b"Content-Length: 3\r\nContent-Length: 5\r\n", b"abcde"), id="two-lengths"),
+    pytest.param(
+        post(b"Content-Length: 3\r\nContent-Length: 3\r\n", b"abc"), id="same-length-twice"
+    ),
+    pytest.param(post(b"Content-Length: -1\r\n"), id="negative-length"),
+    pytest.param(post(b"Content-Length: +3\r\n", b"abc"), id="signed-length"),
+    pytest.param(
+        post(b"Content-Length: 3\r\n" + CHUNKED, b"3\r\nabc\r\n0\r\n\r\n"),
+        id="length-and-chunked",
+    ),
+    pytest.param(post(CHUNKED + CHUNKED, b"3\r\nabc\r\n0\r\n\r\n"), id="chunked-twice"),
+    pytest.param(post(b"Transfer-Encoding: gzip\r\n", b"abc"), id="unknown-transfer-coding"),
+    pytest.param(post(CHUNKED, b"ZZ\r\nabc\r\n0\r\n\r\n"), id="chunk-size-not-hex"),
+    pytest.param(post(CHUNKED, b"3\r\nabcXX0\r\n\r\n"), id="chunk-without-crlf"),
+]
+
+
+@pytest.mark.parametrize("data", MALFORMED)
+async def test_malformed_request_answered_400_and_closed(
+    serve: MakeClient, data: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    with caplog.at_level(logging.INFO):
+        answer = await exchange(port, data)
+    assert answer.status == 400
+    assert answer.closed
+    assert b"Traceback" not in answer.body
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert not [record for record in caplog.records if record.exc_info]
+    # The service goes on answering.
+    assert (await exchange(port, b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", wait=0.1)).status == 200
+
+
+async def test_malformed_request_logged_as_one_line_with_the_reason(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    with caplog.at_level(logging.INFO):
+        await exchange(port, post(b"Content-Length: 3\r\nContent-Length: 5\r\n", b"abcde"))
+    lines = [
+        (record.name, record.levelname, record.getMessage())
+        for record in caplog.records
+        if record.name == "aiohttp.server"
+    ]
+    assert lines == [
+        (
+            "aiohttp.server",
+            "INFO",
+            "Error handling request from 127.0.0.1: answered 400, Duplicate Content-Length",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            post(b"Content-Length: %d\r\n" % (LIMIT + 1), b"a" * (LIMIT + 1)), id="declared"
+        ),
+        pytest.param(
+            post(CHUNKED, b"%x\r\n%s\r\n0\r\n\r\n" % (LIMIT + 1, b"a" * (LIMIT + 1))),
+            id="chunked",
+        ),
+    ],
+)
+async def test_body_over_client_max_size_answered_413_and_closed(
+    serve: MakeClient, data: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    answer = await exchange(port, data)
+    assert answer.status == 413
+    assert answer.headers["Connection"] == "close"
+    assert answer.closed
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+async def test_body_over_client_max_size_answered_before_it_is_sent(serve: MakeClient) -> None:
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(post(b"Content-Length: %d\r\n" % (LIMIT + 1)))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+        assert head.startswith(b"HTTP/1.1 413 ")
+        assert b"\r\nConnection: close\r\n" in head
+        # The server reads what the client had begun to send (closing on unread data
+        # would reset the connection, and could lose the 413), then closes.
+        writer.write(b"a" * (LIMIT + 1))
+        rest = await asyncio.wait_for(reader.read(), TIMEOUT)
+        assert rest == b"Maximum request body size 1024 exceeded."
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_body_within_client_max_size_keeps_the_connection(serve: MakeClient) -> None:
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    answer = await exchange(port, post(b"Content-Length: 3\r\n", b"abc"), wait=0.2)
+    assert (answer.status, answer.body, answer.closed) == (200, b"abc", False)
