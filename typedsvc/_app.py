@@ -47,6 +47,10 @@ _BODY_HEADERS: Final = frozenset(
     {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
 )
 _NO_GROUPS: Final[Mapping[str, object]] = MappingProxyType({})
+# Seconds a connection has to send its request head when keep-alive is off (see
+# _handler_args): nginx allows 60, uvicorn 5 between requests; a request head takes
+# milliseconds unless the client is stalling on purpose.
+REQUEST_HEAD_TIMEOUT: Final = 15.0
 # What the access log shows for a request whose client left before the answer (nginx's 499).
 CLIENT_CLOSED_REQUEST: Final = 499
 
@@ -164,9 +168,10 @@ def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> di
         "access_log_class": AccessLogger,
         "access_log": access_log,
         "logger": SERVER_LOG,
-        # With keep-alive off every response closes the connection (see _Finish),
-        # so aiohttp's idle timeout only matters when it is on.
-        "keepalive_timeout": options.keepalive_timeout or 75.0,
+        # aiohttp closes a connection that has not sent a whole request head this long
+        # after it opened or after its last response: with keep-alive on, that is the idle
+        # timeout; with it off, the one bound on a client that trickles its headers.
+        "keepalive_timeout": options.keepalive_timeout or REQUEST_HEAD_TIMEOUT,
     }
 
 
