@@ -356,8 +356,9 @@ async def test_http_header_with_line_break_from_a_handler_is_500_and_logged(
     assert "Set-Cookie" not in response.headers
     handler = "Returns.redirect" if path == "/redirect" else "Returns.aiohttp_redirect"
     assert [r.getMessage() for r in caplog.records if r.name == "typedsvc"] == [
-        f"\"{handler}\" returned a header 'Location' whose value holds a line break or NUL, "
-        "which would let text of its own make more headers or a second response; answered 500."
+        f"\"{handler}\" returned a header 'Location' whose value holds a line break or another "
+        "control character, which HTTP forbids there (a line break would start a header of "
+        "its own); answered 500."
     ]
     safe = await client.get(path, params={"to": "/home"}, allow_redirects=False)
     assert safe.headers["Location"] == "/home"

@@ -391,6 +391,16 @@ def test_normalize_passes_a_stream_response_through() -> None:
         pytest.param({"status": "200"}, "a response with status '200'", id="dict-status-str"),
         pytest.param({"status": 1000}, "a response with status 1000", id="dict-status-1000"),
         pytest.param({"status": 99}, "a response with status 99", id="dict-status-99"),
+        pytest.param(
+            {"status": 101},
+            "a response with status 101, an interim status that is no answer (200-599)",
+            id="dict-status-101",
+        ),
+        pytest.param(
+            web.Response(status=100),
+            "a response with status 100, an interim status that is no answer (200-599)",
+            id="aiohttp-100",
+        ),
         pytest.param({"status": True}, "a response with status True", id="dict-status-bool"),
         pytest.param({"status": None}, "a response with status None", id="dict-status-none"),
         pytest.param((True, "x"), "a response with status True", id="tuple-status-bool"),
@@ -445,41 +455,74 @@ def test_normalize_passes_a_stream_response_through() -> None:
         ),
         pytest.param(
             {"headers": {"Location": "/a\r\nSet-Cookie: admin=1"}},
-            "a header 'Location' whose value holds a line break or NUL, which would let text "
-            "of its own make more headers or a second response",
+            "a header 'Location' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
             id="header-value-crlf",
         ),
         pytest.param(
             {"headers": {"X-A\nB": "1"}},
-            "a header 'X-A\\nB' whose name holds a line break or NUL, which would let text "
-            "of its own make more headers or a second response",
+            "a header 'X-A\\nB' whose name holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
             id="header-name-lf",
         ),
         pytest.param(
             (200, "x", [("X-A", "a\0")]),
-            "a header 'X-A' whose value holds a line break or NUL, which would let text "
-            "of its own make more headers or a second response",
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
             id="tuple-header-nul",
         ),
         pytest.param(
             Response(headers=MappingProxyType({"X-A": "\r"})),
-            "a header 'X-A' whose value holds a line break or NUL, which would let text "
-            "of its own make more headers or a second response",
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
             id="mapping-header-cr",
         ),
         pytest.param(
             web.Response(headers={"X-A": "a\nb"}),
-            "a header 'X-A' whose value holds a line break or NUL, which would let text "
-            "of its own make more headers or a second response",
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
             id="aiohttp-header-lf",
         ),
+        pytest.param(
+            {"headers": {"X-A": "a\x1fb"}},
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="header-value-control",
+        ),
+        pytest.param(
+            Response(reason="Fine\x7f"),
+            "a reason 'Fine\\x7f' that holds a line break or another control character, which "
+            "HTTP forbids there",
+            id="reason-del",
+        ),
+        pytest.param(
+            web.Response(reason="Fine\x00"),
+            "a reason 'Fine\\x00' that holds a line break or another control character, which "
+            "HTTP forbids there",
+            id="aiohttp-reason-nul",
+        ),
+        pytest.param(
+            Response(content_type="text/\n"),
+            "a header 'Content-Type' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="content-type-lf",
+        ),
+        pytest.param(
+            {"charset": "utf\x1f"},
+            "a header 'Content-Type' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="charset-control",
+        ),
+        pytest.param({"content_type": ["text/plain"]}, "a content_type of type list", id="ct-list"),
+        pytest.param({"charset": 8}, "a charset of type int", id="charset-int"),
         pytest.param(web.Response(status=700), "a response with status 700", id="aiohttp-700"),
         pytest.param(web.Response(status=99), "a response with status 99", id="aiohttp-99"),
         pytest.param({"headers": 5}, "headers of type int", id="headers-int"),
         pytest.param({"headers": "X-A: 1"}, "headers of type str", id="headers-str"),
         pytest.param(
             Response(reason="a\nb"),
-            "a response aiohttp rejects: Reason cannot contain \\r or \\n",
+            "a reason 'a\\nb' that holds a line break or another control character, which "
+            "HTTP forbids there",
             id="reason-with-newline",
         ),
         pytest.param(
@@ -527,6 +570,11 @@ def test_normalize_encodes_with_a_default_content_type_charset() -> None:
     assert response.headers["Content-Type"] == "text/plain; charset=latin-1"
     assert isinstance(response, web.Response)
     assert response.body == b"\xe9"
+
+
+def test_normalize_takes_a_tab_in_a_header_value() -> None:
+    response = normalize_untyped({"body": "", "headers": {"X-A": "a\tb"}})
+    assert response.headers["X-A"] == "a\tb"
 
 
 def test_invalid_response_error_is_a_type_error() -> None:

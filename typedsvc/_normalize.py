@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Never
@@ -28,7 +29,7 @@ class UnencodableJsonError(InvalidResponseError):
 
 
 class UnsafeHeaderError(InvalidResponseError):
-    """A handler returned a header with a line break or NUL, which would split the response."""
+    """A handler returned a header or reason with a control character such as a line break."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,15 +136,18 @@ _MAX_RESPONSE_TYPES: Final = 64
 def _checked(response: web.StreamResponse) -> web.StreamResponse:
     """An aiohttp response the handler made, with the checks of the responses built here.
 
-    aiohttp sends any status up to 999, and refuses a header with a line break only while
-    it writes the headers, after the handler has returned: the connection then ends
+    aiohttp sends any status up to 999, and refuses a control character in a header or
+    the reason only while it writes them, after the handler has returned: the connection then ends
     without an answer, and the log does not say which handler it was. A response the
     handler prepared itself has been through aiohttp's own checks already.
     """
     if not response.prepared:
         status = response.status
-        if not 100 <= status <= 599:
-            raise InvalidResponseError(f"a response with status {status!r}")
+        if not 200 <= status <= 599:
+            raise _bad_status(status)
+        reason = response.reason
+        if not reason.isprintable() and _FORBIDDEN.search(reason):
+            raise _forbidden_reason(reason)
         _check_headers(response.headers.items())
     return response
 
@@ -162,7 +166,7 @@ def _json(value: JsonResponse[object], status: int, defaults: Defaults) -> web.R
         ) from None
     if value.status != 200:
         status = value.status
-    if value.headers is None and type(status) is int and 100 <= status <= 599:
+    if value.headers is None and type(status) is int and 200 <= status <= 599:
         return web.Response(body=body, status=status, headers=defaults.json_headers)
     return _build(body, status, None, value.headers, JSON_CONTENT_TYPE, None, defaults)
 
@@ -176,8 +180,8 @@ def _build(
     charset: str | None,
     defaults: Defaults,
 ) -> web.Response:
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise InvalidResponseError(f"a response with status {status!r}")
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        raise _bad_status(status)
     if headers is None or isinstance(headers, dict):
         # The common forms: the defaults (Content-Type, Server) copied from their template,
         # then the handler's own headers over them, all in C.
@@ -193,9 +197,13 @@ def _build(
         if hdrs.CONTENT_TYPE not in merged:
             merged[hdrs.CONTENT_TYPE] = defaults.header
     if content_type is not None or charset is not None:
-        merged[hdrs.CONTENT_TYPE] = _content_type(
-            content_type, charset, isinstance(body, str), defaults
-        )
+        # Checked as objects: untyped code can pass anything here.
+        for field_name, given in (("content_type", content_type), ("charset", charset)):
+            if not isinstance(given, str | None):
+                raise InvalidResponseError(f"a {field_name} of type {type(given).__name__}")
+        header = _content_type(content_type, charset, isinstance(body, str), defaults)
+        _check_headers(((hdrs.CONTENT_TYPE, header),))
+        merged[hdrs.CONTENT_TYPE] = header
     if isinstance(body, str):
         # Encode with the charset the Content-Type header announces, wherever it came from.
         announced = merged[hdrs.CONTENT_TYPE]
@@ -213,6 +221,8 @@ def _build(
         data = body
     else:
         raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
+    if reason is not None and not reason.isprintable() and _FORBIDDEN.search(reason):
+        raise _forbidden_reason(reason)
     try:
         return web.Response(body=data, status=status, reason=reason, headers=merged)
     except ValueError as exc:
@@ -220,8 +230,8 @@ def _build(
 
 
 def _check_headers(items: Iterable[tuple[object, object]]) -> None:
-    """Raise unless every name and value is a str (an istr is one) free of line breaks
-    and NUL.
+    """Raise unless every name and value is a str (an istr is one) without the control
+    characters HTTP forbids in headers.
 
     Typed code passes only str, but any str: a value taken from a request could carry
     "\r\n" and a header of the client's making. Untyped code can pass anything.
@@ -229,17 +239,39 @@ def _check_headers(items: Iterable[tuple[object, object]]) -> None:
     for name, value in items:
         if not isinstance(name, str) or not isinstance(value, str):
             raise _not_str_headers()
-        # One string and three scans: cheaper than a regular expression on each of the two.
+        # isprintable() settles the common case in one C scan; a tab, which HTTP allows in
+        # a value, is one of the few characters it sends on to the exact rule.
         text = name + value
-        if "\n" in text or "\r" in text or "\0" in text:
-            raise _unsafe_header(name, value)
+        if not text.isprintable() and _FORBIDDEN.search(text):
+            raise _forbidden_header(name)
 
 
-def _unsafe_header(name: str, value: str) -> UnsafeHeaderError:
-    where = "name" if any(char in name for char in "\r\n\0") else "value"
+# The characters aiohttp refuses while it writes a header (RFC 9110, 5.5): every C0 control
+# but the tab, and DEL.
+_FORBIDDEN: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _forbidden_header(name: str) -> UnsafeHeaderError:
+    where = "name" if _FORBIDDEN.search(name) else "value"
     return UnsafeHeaderError(
-        f"a header {name!r} whose {where} holds a line break or NUL, which would let text "
-        "of its own make more headers or a second response"
+        f"a header {name!r} whose {where} holds a line break or another control character, "
+        "which HTTP forbids there (a line break would start a header of its own)"
+    )
+
+
+def _bad_status(status: object) -> InvalidResponseError:
+    if type(status) is int and 100 <= status <= 199:
+        # A client reads a 1xx as an interim answer and waits on for the real one.
+        return InvalidResponseError(
+            f"a response with status {status}, an interim status that is no answer (200-599)"
+        )
+    return InvalidResponseError(f"a response with status {status!r}")
+
+
+def _forbidden_reason(reason: str) -> UnsafeHeaderError:
+    return UnsafeHeaderError(
+        f"a reason {reason!r} that holds a line break or another control character, which "
+        "HTTP forbids there"
     )
 
 
