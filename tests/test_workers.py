@@ -22,7 +22,6 @@ needs_reuse_port = pytest.mark.skipif(reuse_port_problem() is not None, reason="
 WORKER_SERVICE: Final = r"""
     import asyncio
     import os
-    import sys
 
     from aiohttp import web
 
@@ -30,14 +29,20 @@ WORKER_SERVICE: Final = r"""
     from typedsvc import HttpOptions, Options
 
 
+    def say(line: str) -> None:
+        # One write per line: two workers share stderr, and print() writes the line and its
+        # end apart, which the other worker's line can come between.
+        os.write(2, f"{line}\n".encode())
+
+
     class Pids(typedsvc.Service):
         options = Options(http=HttpOptions(host="127.0.0.1", port=0, access_log=False))
 
         async def _start_service(self) -> None:
-            print(f"hook _start_service {os.getpid()}", file=sys.stderr, flush=True)
+            say(f"hook _start_service {os.getpid()}")
 
         async def _stop_service(self) -> None:
-            print(f"hook _stop_service {os.getpid()}", file=sys.stderr, flush=True)
+            say(f"hook _stop_service {os.getpid()}")
 
         @typedsvc.http("GET", r"/pid")
         async def pid(self, request: web.Request) -> str:
@@ -45,7 +50,7 @@ WORKER_SERVICE: Final = r"""
 
         @typedsvc.http("GET", r"/slow")
         async def slow(self, request: web.Request) -> str:
-            print(f"slow {os.getpid()}", file=sys.stderr, flush=True)
+            say(f"slow {os.getpid()}")
             await asyncio.sleep(1)
             return str(os.getpid())
 
@@ -155,7 +160,7 @@ async def test_a_second_signal_makes_the_workers_leave_at_once(
 @needs_reuse_port
 async def test_a_worker_that_fails_to_start_stops_them_all(tmp_path: Path, start: Start) -> None:
     source = WORKER_SERVICE.replace(
-        'print(f"hook _start_service {os.getpid()}", file=sys.stderr, flush=True)',
+        'say(f"hook _start_service {os.getpid()}")',
         'raise ConnectionError("no database")',
     )
     served = await start(str(write(tmp_path / "pids.py", source)), "--workers", "2")
