@@ -37,7 +37,7 @@ from typedsvc._specs import RouteSpec, StaticSpec, WebsocketSpec
 from typedsvc._static import static_handler, static_match
 from typedsvc._types import ResponseValue
 from typedsvc._urls import compile_url
-from typedsvc._websocket import OpenWebsockets
+from typedsvc._websocket import OpenWebsockets, went_away
 
 LOGGER: Final = logging.getLogger("typedsvc")
 SERVICE_KEY: Final = web.AppKey("typedsvc.service", Service)
@@ -288,7 +288,7 @@ async def _failed(
     request: web.Request, where: str, exc: Exception, errors: _ErrorHandlers
 ) -> web.StreamResponse:
     """The answer to a handler that raised ``exc``: a 500, unless the client caused it."""
-    if isinstance(exc, ConnectionError) and request.transport is None:
+    if went_away(exc, request):
         # The client closed the connection while the handler read its body or wrote a
         # stream to it: no fault of the service, and there is no one left to answer.
         LOGGER.debug('"%s": the client closed the connection before it was answered.', where)

@@ -101,9 +101,16 @@ class OpenWebsockets:
                 async for message in socket:
                     if message.type in (WSMsgType.TEXT, WSMsgType.BINARY) and receive:
                         await receive(message.data)
-            except Exception:
-                LOGGER.exception('"%s" raised an exception; closed the websocket (1011).', where)
-                await socket.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
+            except Exception as exc:
+                if went_away(exc, request):
+                    # A send to a client that went away ends the connection as a drop does;
+                    # as an error, every client leaving mid-send would log a traceback.
+                    LOGGER.debug('"%s": the client went away while being sent to.', where)
+                else:
+                    LOGGER.exception(
+                        '"%s" raised an exception; closed the websocket (1011).', where
+                    )
+                    await socket.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
             finally:
                 self._open.discard(socket)
                 if close is not None:
@@ -116,6 +123,13 @@ class OpenWebsockets:
             return socket
 
         return handle
+
+
+def went_away(exc: Exception, request: web.Request) -> bool:
+    """Whether ``exc`` comes from reading or writing the lost or closing connection of
+    ``request``: the client left, no fault of the service."""
+    transport = request.transport
+    return isinstance(exc, ConnectionError) and (transport is None or transport.is_closing())
 
 
 def _callbacks(where: str, value: WebsocketCallbacks) -> tuple[Receive | None, Close | None]:
