@@ -1,18 +1,30 @@
-"""Lifecycle hooks and the JSON access log, through aiohttp's test server."""
+"""Lifecycle hooks and the JSON access log.
+
+Served through aiohttp's test server, ``typedsvc.testing`` and a real ``typedsvc run``: hooks
+that hang are cut short, and a second stop signal ends ``typedsvc run`` at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+import signal
 from pathlib import Path
+from typing import Final
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from served import TIMEOUT, Served, Start, write
 
 import typedsvc
+import typedsvc.testing
 from typedsvc import HttpOptions, Options
+from typedsvc._errors import LifecycleHookTimeoutError
+from typedsvc._service import LifecycleHook
 
 
 class Recorded(typedsvc.Service):
@@ -127,3 +139,338 @@ def test_access_log_option_rejects_an_empty_path() -> None:
         ValueError, match=r"^HttpOptions.access_log must be True, False or a file path\.$"
     ):
         HttpOptions(access_log="")
+
+
+ALL_HOOKS: Final = ["_start_service", "_started_service", "_stopping_service", "_stop_service"]
+# A log line of `typedsvc run` without its time: "INFO typedsvc: stopped".
+_LOGGED: Final = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<line>.*)$")
+
+
+def exactly(message: str) -> str:
+    """A ``pytest.raises(match=...)`` pattern that accepts only ``message`` itself."""
+    return f"^{re.escape(message)}$"
+
+
+def timed_out(hook: str, seconds: str) -> str:
+    return (
+        f'"Hangs" did not finish {hook} within {seconds} s (Options.lifecycle_hook_timeout_seconds)'
+    )
+
+
+def stderr_lines(served: Served) -> list[str]:
+    """Its stderr lines, log lines without their time, the access log left out."""
+    lines = [
+        match["line"] if (match := _LOGGED.match(line)) is not None else line
+        for line in served.lines
+    ]
+    return [line for line in lines if not line.startswith("INFO typedsvc.access:")]
+
+
+async def fetch(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.get(url) as response:
+        return response.status, await response.text()
+
+
+class Hangs(typedsvc.Service):
+    """Notes each lifecycle hook it enters; the one named ``hangs`` never finishes."""
+
+    options = Options(lifecycle_hook_timeout_seconds=0.2)
+
+    def __init__(self, hangs: LifecycleHook) -> None:
+        self.hangs = hangs
+        self.entered: list[str] = []
+
+    async def _enter(self, hook: LifecycleHook) -> None:
+        self.entered.append(hook)
+        if hook == self.hangs:
+            await asyncio.Event().wait()
+
+    async def _start_service(self) -> None:
+        await self._enter("_start_service")
+
+    async def _started_service(self) -> None:
+        await self._enter("_started_service")
+
+    async def _stopping_service(self) -> None:
+        await self._enter("_stopping_service")
+
+    async def _stop_service(self) -> None:
+        await self._enter("_stop_service")
+
+
+@pytest.mark.parametrize(
+    ("hook", "entered"),
+    [
+        pytest.param("_start_service", ALL_HOOKS[:1], id="start"),
+        # Listening by then, so it stops as it would at the block's end.
+        pytest.param("_started_service", ALL_HOOKS, id="started"),
+    ],
+)
+async def test_lifecycle_start_hook_that_hangs_raises_a_timeout_from_serve(
+    hook: LifecycleHook, entered: list[str]
+) -> None:
+    service = Hangs(hook)
+    message = f"{timed_out(hook, '0.2')}."
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(TimeoutError, match=exactly(message)) as raised:
+            async with typedsvc.testing.serve(service):
+                pytest.fail("served although a start hook hung")
+    assert isinstance(raised.value, LifecycleHookTimeoutError)
+    assert (raised.value.service, raised.value.hook, raised.value.seconds) == ("Hangs", hook, 0.2)
+    assert service.entered == entered
+
+
+@pytest.mark.parametrize("hook", ["_stopping_service", "_stop_service"])
+async def test_lifecycle_stop_hook_that_hangs_is_logged_and_the_stop_goes_on(
+    hook: LifecycleHook, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = Hangs(hook)
+    message = f"{timed_out(hook, '0.2')}."
+    # Raised once the stop has ended, so that a test sees it.
+    with (
+        caplog.at_level(logging.ERROR, logger="typedsvc"),
+        pytest.raises(LifecycleHookTimeoutError, match=exactly(message)),
+    ):
+        async with asyncio.timeout(TIMEOUT), typedsvc.testing.serve(service):
+            pass
+    assert service.entered == ALL_HOOKS
+    [record] = [record for record in caplog.records if record.name == "typedsvc"]
+    assert (record.levelname, record.getMessage(), record.exc_info) == (
+        "ERROR",
+        f"{timed_out(hook, '0.2')}; going on with the stop.",
+        None,
+    )
+
+
+async def test_lifecycle_hooks_own_timeout_error_is_raised_as_it_is() -> None:
+    class Impatient(typedsvc.Service):
+        async def _start_service(self) -> None:
+            raise TimeoutError("the database did not answer")
+
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(TimeoutError, match=r"^the database did not answer$") as raised:
+            async with typedsvc.testing.serve(Impatient()):
+                pytest.fail("served although _start_service raised")
+    assert not isinstance(raised.value, LifecycleHookTimeoutError)
+
+
+HANGING_START: Final = r"""
+    import asyncio
+
+    import typedsvc
+    from typedsvc import HttpOptions, Options
+
+
+    class Hangs(typedsvc.Service):
+        options = Options(
+            http=HttpOptions(host="127.0.0.1", port=0), lifecycle_hook_timeout_seconds=0.3
+        )
+
+        async def HOOK(self) -> None:
+            await asyncio.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("hook", ["_start_service", "_started_service"])
+async def test_lifecycle_start_hook_that_hangs_makes_typedsvc_run_exit_1(
+    tmp_path: Path, start: Start, hook: str
+) -> None:
+    served = await start(str(write(tmp_path / "hangs.py", HANGING_START.replace("HOOK", hook))))
+    assert await served.wait_exit() == 1
+    assert stderr_lines(served)[-2:] == [
+        f"ERROR typedsvc: {timed_out(hook, '0.3')}; stopping.",
+        f"typedsvc: error: {timed_out(hook, '0.3')}.",
+    ]
+    assert "Traceback" not in served.stderr
+
+
+HANGING_STOP: Final = r"""
+    import asyncio
+    import sys
+
+    from aiohttp import web
+
+    import typedsvc
+    from typedsvc import HttpOptions, Options
+
+
+    class Hangs(typedsvc.Service):
+        options = Options(
+            http=HttpOptions(host="127.0.0.1", port=0), lifecycle_hook_timeout_seconds=0.3
+        )
+
+        async def _stopping_service(self) -> None:
+            print("hook _stopping_service", file=sys.stderr, flush=True)
+            await asyncio.sleep(30)
+
+        async def _stop_service(self) -> None:
+            print("hook _stop_service", file=sys.stderr, flush=True)
+            await asyncio.sleep(30)
+
+        @typedsvc.http("GET", r"/slow")
+        async def slow(self, request: web.Request) -> str:
+            print("started", file=sys.stderr, flush=True)
+            await asyncio.sleep(1)
+            return "done"
+"""
+
+
+async def test_lifecycle_stop_hooks_that_hang_are_cut_short_and_typedsvc_run_exits_1(
+    tmp_path: Path, start: Start
+) -> None:
+    served = await start(str(write(tmp_path / "hangs.py", HANGING_STOP)))
+    port = await served.port()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
+        request = asyncio.create_task(fetch(session, f"http://127.0.0.1:{port}/slow"))
+        try:
+            await served.wait_for_lines(re.compile(r"^started$"))
+            served.send_signal(signal.SIGTERM)
+            # Answered in the drain, which goes on once _stopping_service is cut short.
+            async with asyncio.timeout(TIMEOUT):
+                assert await request == (200, "done")
+        finally:
+            request.cancel()
+    assert await served.wait_exit() == 1
+    stopping, stop = timed_out("_stopping_service", "0.3"), timed_out("_stop_service", "0.3")
+    lines = stderr_lines(served)
+    assert lines[lines.index("INFO typedsvc: SIGTERM received") :] == [
+        "INFO typedsvc: SIGTERM received",
+        "INFO typedsvc: stopping: no new connections, waiting for requests in flight",
+        "hook _stopping_service",
+        f"ERROR typedsvc: {stopping}; going on with the stop.",
+        "hook _stop_service",
+        f"ERROR typedsvc: {stop}; going on with the stop.",
+        "INFO typedsvc: stopped",
+        f"typedsvc: error: stopped, but not cleanly: {stopping}; {stop}.",
+    ]
+
+
+FAILING_STOP: Final = r"""
+    import asyncio
+    import sys
+
+    from aiohttp import web
+
+    import typedsvc
+    from typedsvc import HttpOptions, Options
+
+
+    class Fails(typedsvc.Service):
+        options = Options(http=HttpOptions(host="127.0.0.1", port=0))
+
+        async def _stopping_service(self) -> None:
+            raise RuntimeError("the registry is unreachable")
+
+        async def _stop_service(self) -> None:
+            print("hook _stop_service", file=sys.stderr, flush=True)
+
+        @typedsvc.http("GET", r"/slow")
+        async def slow(self, request: web.Request) -> str:
+            print("started", file=sys.stderr, flush=True)
+            await asyncio.sleep(1)
+            return "done"
+"""
+
+
+async def test_lifecycle_stop_hook_that_fails_is_logged_and_typedsvc_run_exits_1(
+    tmp_path: Path, start: Start
+) -> None:
+    served = await start(str(write(tmp_path / "fails.py", FAILING_STOP)))
+    port = await served.port()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
+        request = asyncio.create_task(fetch(session, f"http://127.0.0.1:{port}/slow"))
+        try:
+            await served.wait_for_lines(re.compile(r"^started$"))
+            served.send_signal(signal.SIGTERM)
+            # The drain and the hooks after it go on.
+            async with asyncio.timeout(TIMEOUT):
+                assert await request == (200, "done")
+        finally:
+            request.cancel()
+    assert await served.wait_exit() == 1
+    lines = stderr_lines(served)
+    failed = lines.index(
+        'ERROR typedsvc: "Fails" failed in _stopping_service; going on with the stop.'
+    )
+    assert lines[failed + 1] == "Traceback (most recent call last):"
+    assert lines[-3:] == [
+        "hook _stop_service",
+        "INFO typedsvc: stopped",
+        'typedsvc: error: stopped, but not cleanly: "Fails" failed in _stopping_service: '
+        "RuntimeError: the registry is unreachable.",
+    ]
+
+
+async def test_lifecycle_stop_hook_that_fails_raises_from_serve_once_stopped() -> None:
+    class Fails(typedsvc.Service):
+        def __init__(self) -> None:
+            self.stopped = False
+
+        async def _stopping_service(self) -> None:
+            raise RuntimeError("the registry is unreachable")
+
+        async def _stop_service(self) -> None:
+            self.stopped = True
+
+    service = Fails()
+    with pytest.raises(RuntimeError, match=exactly("the registry is unreachable")):
+        async with asyncio.timeout(TIMEOUT), typedsvc.testing.serve(service):
+            pass
+    assert service.stopped
+
+
+DRAINING: Final = r"""
+    import asyncio
+    import sys
+
+    from aiohttp import web
+
+    import typedsvc
+    from typedsvc import HttpOptions, Options
+
+
+    class Draining(typedsvc.Service):
+        options = Options(
+            http=HttpOptions(host="127.0.0.1", port=0, termination_grace_period_seconds=60)
+        )
+
+        async def _stop_service(self) -> None:
+            print("hook _stop_service", file=sys.stderr, flush=True)
+
+        @typedsvc.http("GET", r"/slow")
+        async def slow(self, request: web.Request) -> str:
+            print("started", file=sys.stderr, flush=True)
+            await asyncio.sleep(30)
+            return "done"
+"""
+
+
+async def test_lifecycle_second_signal_in_the_drain_makes_typedsvc_run_exit_1_at_once(
+    tmp_path: Path, start: Start
+) -> None:
+    served = await start(str(write(tmp_path / "draining.py", DRAINING)))
+    port = await served.port()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
+        request = asyncio.create_task(fetch(session, f"http://127.0.0.1:{port}/slow"))
+        try:
+            await served.wait_for_lines(re.compile(r"^started$"))
+            served.send_signal(signal.SIGTERM)
+            await served.wait_for_lines(re.compile(r"INFO typedsvc: stopping: no new connections"))
+            served.send_signal(signal.SIGTERM)
+            try:
+                # The drain would wait 30 s for the request; the second signal does not.
+                async with asyncio.timeout(2):
+                    await served.process.wait()
+            except TimeoutError:
+                pytest.fail(f"typedsvc run outlived a second SIGTERM; stderr:\n{served.stderr}")
+            with pytest.raises(aiohttp.ClientError):
+                await request
+        finally:
+            request.cancel()
+    assert await served.wait_exit() == 1
+    lines = stderr_lines(served)
+    assert lines[lines.index("INFO typedsvc: SIGTERM received") :] == [
+        "INFO typedsvc: SIGTERM received",
+        "INFO typedsvc: stopping: no new connections, waiting for requests in flight",
+        "WARNING typedsvc: SIGTERM again: exiting without waiting",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import re
 import sys
 from typing import Any
@@ -65,12 +66,61 @@ def test_options_defaults_to_default_http_options() -> None:
     assert Options(http=HttpOptions(port=8080)).http.port == 8080
 
 
+def test_options_lifecycle_hook_timeout_defaults_to_a_minute() -> None:
+    assert Options().lifecycle_hook_timeout_seconds == 60
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        pytest.param(0.001, id="a-millisecond"),
+        pytest.param(5, id="int"),
+        pytest.param(math.inf, id="no-limit"),
+    ],
+)
+def test_options_lifecycle_hook_timeout_accepts_positive_numbers(seconds: float) -> None:
+    assert Options(lifecycle_hook_timeout_seconds=seconds).lifecycle_hook_timeout_seconds == seconds
+
+
+@pytest.mark.parametrize(
+    ("seconds", "message"),
+    [
+        pytest.param(
+            0, "Options.lifecycle_hook_timeout_seconds must be positive, got 0.", id="zero"
+        ),
+        pytest.param(
+            -1.5,
+            "Options.lifecycle_hook_timeout_seconds must be positive, got -1.5.",
+            id="negative",
+        ),
+        pytest.param(
+            "60", "Options.lifecycle_hook_timeout_seconds must be a number, got '60'.", id="str"
+        ),
+        pytest.param(
+            None, "Options.lifecycle_hook_timeout_seconds must be a number, got None.", id="none"
+        ),
+        pytest.param(
+            True, "Options.lifecycle_hook_timeout_seconds must be a number, got True.", id="bool"
+        ),
+        pytest.param(
+            math.nan,
+            "Options.lifecycle_hook_timeout_seconds must be a number, got nan.",
+            id="nan",
+        ),
+    ],
+)
+def test_options_lifecycle_hook_timeout_rejects(seconds: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=exactly(message)):
+        Options(lifecycle_hook_timeout_seconds=seconds)
+
+
 @pytest.mark.parametrize(
     ("options", "name", "value"),
     [
         pytest.param(HttpOptions(), "port", 1, id="http-options-port"),
         pytest.param(HttpOptions(), "real_ip_from", ("10.0.0.0/8",), id="http-options-real-ip"),
         pytest.param(Options(), "http", HttpOptions(), id="options-http"),
+        pytest.param(Options(), "lifecycle_hook_timeout_seconds", 1, id="options-hook-timeout"),
     ],
 )
 def test_options_are_immutable(options: object, name: str, value: object) -> None:

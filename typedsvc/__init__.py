@@ -7,7 +7,7 @@ if _typing.TYPE_CHECKING:
     from typedsvc._app import create_app
     from typedsvc._client_ip import get_forwarded_remote_ip
     from typedsvc._decorators import http, http_error
-    from typedsvc._errors import DefinitionError
+    from typedsvc._errors import DefinitionError, LifecycleHookTimeoutError
     from typedsvc._gunicorn import gunicorn_app
     from typedsvc._middleware import Middleware, Next
     from typedsvc._openapi import openapi
@@ -33,6 +33,7 @@ __all__ = [
     "HttpOptions",
     "InputError",
     "JsonResponse",
+    "LifecycleHookTimeoutError",
     "Middleware",
     "Next",
     "Options",
@@ -68,6 +69,7 @@ _HOMES: _typing.Final = {
     "HttpMethod": "typedsvc._types",
     "HttpOptions": "typedsvc._options",
     "InputError": "typedsvc._problems",
+    "LifecycleHookTimeoutError": "typedsvc._errors",
     "JsonResponse": "typedsvc._response",
     "Middleware": "typedsvc._middleware",
     "Next": "typedsvc._middleware",

@@ -115,9 +115,12 @@ def _reload(args: argparse.Namespace, services: list[type[Service]], watchfiles:
 def _supervise(args: argparse.Namespace, services: list[type[Service]]) -> int:
     ports, held = reserve_ports(services, args.host, args.port)
     command = _child_command(args, ports)
+    # How long a worker may take to stop before the parent kills it: the stop delay, the
+    # drain, and the two stop hooks with their time.
     drain = max(
         service.options.http.termination_grace_period_seconds
         + service.options.http.stop_delay_seconds
+        + 2 * service.options.lifecycle_hook_timeout_seconds
         for service in services
     )
     try:

@@ -3,7 +3,9 @@
 Exception tree::
 
     TypeError
-     └── DefinitionError       a mistake in a route definition, raised at import
+     └── DefinitionError             a mistake in a route definition, raised at import
+    TimeoutError
+     └── LifecycleHookTimeoutError   a lifecycle hook ran out of time
 
 The message functions below are shared by the runtime checks and the mypy plugin,
 so that a mistake reads the same at import and under mypy. ``typedsvc check`` imports a
@@ -36,6 +38,27 @@ class DefinitionError(TypeError):
 
 # Tracebacks name it as users import it.
 DefinitionError.__module__ = "typedsvc"
+
+
+class LifecycleHookTimeoutError(TimeoutError):
+    """A lifecycle hook did not finish within ``Options.lifecycle_hook_timeout_seconds``.
+
+    A TimeoutError, so that code which waits on a service catches it as any other timeout.
+    """
+
+    def __init__(self, service: str, hook: str, seconds: float) -> None:
+        self.service = service
+        self.hook = hook
+        self.seconds = seconds
+        # The clause that typedsvc run's log lines go on from ("; stopping.").
+        self.what = (
+            f'"{service}" did not finish {hook} within {seconds:g} s '
+            "(Options.lifecycle_hook_timeout_seconds)"
+        )
+        super().__init__(f"{self.what}.")
+
+
+LifecycleHookTimeoutError.__module__ = "typedsvc"
 
 
 class Problem(NamedTuple):

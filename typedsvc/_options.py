@@ -37,10 +37,10 @@ def parse_size(value: int | str) -> int:
     return size
 
 
-def _check_number(name: str, value: object) -> None:
+def _check_number(name: str, value: object, owner: str = "HttpOptions") -> None:
     # bool is an int and NaN compares false with everything: both would slip through.
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise ValueError(f"HttpOptions.{name} must be a number, got {value!r}.")
+        raise ValueError(f"{owner}.{name} must be a number, got {value!r}.")
 
 
 def _check_path(name: str, url: object, example: str) -> None:
@@ -171,3 +171,14 @@ class Options:
     """All options of a service."""
 
     http: HttpOptions = field(default_factory=HttpOptions)
+    # How long each lifecycle hook may run before it is cancelled: one that hangs (a database
+    # that never answers) must not keep a service from starting, or from stopping, for ever.
+    lifecycle_hook_timeout_seconds: float = 60
+
+    def __post_init__(self) -> None:
+        seconds = self.lifecycle_hook_timeout_seconds
+        _check_number("lifecycle_hook_timeout_seconds", seconds, "Options")
+        if seconds <= 0:
+            raise ValueError(
+                f"Options.lifecycle_hook_timeout_seconds must be positive, got {seconds!r}."
+            )

@@ -13,16 +13,17 @@ from typing import Final
 from aiohttp import web
 
 from typedsvc._app import SERVICE_KEY, create_app
+from typedsvc._errors import LifecycleHookTimeoutError
 from typedsvc._load import CommandError
 from typedsvc._readiness import READINESS_KEY
-from typedsvc._service import LifecycleHook, Service, run_hook
+from typedsvc._service import LifecycleHook, Service, gathering_stop_failures, run_hook
 
 LOGGER: Final = logging.getLogger("typedsvc")
 EXIT_FAILURE: Final = 1
 
 
 class StartError(Exception):
-    """A service could not start or listen; printed as one line, exit status 1."""
+    """A service could not start or listen, or did not stop cleanly; one line, exit status 1."""
 
 
 def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -56,24 +57,31 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _on_signal, stop, signum)
     runners: list[web.AppRunner] = []
-    try:
-        started = [service_class() for service_class in services]
-        for service in started:
-            chosen = ports[type(service).__name__] if ports is not None else port
-            runners.append(await _start(service, host, chosen, worker_ready_fd is not None))
-        for service in started:
-            await _hook(service, "_started_service")
-        if worker_ready_fd is not None:
-            os.write(worker_ready_fd, b"1")
-            os.close(worker_ready_fd)
-        await stop.wait()
-        await _stop_delay(runners)
-        LOGGER.info("stopping: no new connections, waiting for requests in flight")
-    finally:
-        await asyncio.gather(*(runner.cleanup() for runner in runners))
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    with gathering_stop_failures() as failures:
+        try:
+            started = [service_class() for service_class in services]
+            for service in started:
+                chosen = ports[type(service).__name__] if ports is not None else port
+                runners.append(await _start(service, host, chosen, worker_ready_fd is not None))
+            for service in started:
+                await _hook(service, "_started_service")
+            if worker_ready_fd is not None:
+                os.write(worker_ready_fd, b"1")
+                os.close(worker_ready_fd)
+            await stop.wait()
+            await _stop_delay(runners)
+            LOGGER.info("stopping: no new connections, waiting for requests in flight")
+        finally:
+            await asyncio.gather(*(runner.cleanup() for runner in runners))
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
     LOGGER.info("stopped")
+    if failures:
+        # Exit status 1, as for a start that fails: whatever the hook left undone (a flush, a
+        # deregistration) may be lost, which a supervisor, and --workers' parent, must see as
+        # a failure. 2 means a usage error, and a status of its own would tell them no more.
+        causes = "; ".join(failure.what for failure in failures)
+        raise StartError(f"stopped, but not cleanly: {causes}.")
 
 
 async def _hook(
@@ -82,6 +90,11 @@ async def _hook(
     """Run a lifecycle hook (or what runs it); a failure stops typedsvc with one line."""
     try:
         await (run() if run is not None else run_hook(service, hook))
+    except LifecycleHookTimeoutError as exc:
+        # No traceback, unlike a hook that raises: nothing crashed, and the line names the
+        # hook and its time (code that serves in-process gets the chained traceback).
+        LOGGER.error("%s; stopping.", exc.what)
+        raise StartError(str(exc)) from None
     except Exception as exc:
         LOGGER.error('"%s" failed in %s', service.name, hook, exc_info=exc)
         raise StartError(
@@ -103,7 +116,9 @@ async def _stop_delay(runners: list[web.AppRunner]) -> None:
 
 
 def _on_signal(stop: asyncio.Event, signum: int) -> None:
-    if stop.is_set():  # pragma: no cover - os._exit leaves no coverage data behind
+    # Tested with a real `typedsvc run` (tests/test_lifecycle.py), but os._exit leaves no
+    # coverage data behind.
+    if stop.is_set():  # pragma: no cover
         # A second signal: the user does not want to wait for the drain. Unwinding the
         # loop would cancel aiohttp's shutdown halfway and log its errors, so leave at once.
         LOGGER.warning("%s again: exiting without waiting", signal.Signals(signum).name)

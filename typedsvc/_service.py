@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
+import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import ClassVar, Final, Literal, TypeVar
+from typing import ClassVar, Final, Literal, NamedTuple, TypeVar
 
 from typedsvc import _errors
-from typedsvc._errors import DefinitionError, reject
+from typedsvc._errors import DefinitionError, LifecycleHookTimeoutError, reject
 from typedsvc._middleware import Middleware
 from typedsvc._options import Options
 from typedsvc._specs import ERRORS_ATTR, ROUTE_SPECS, ROUTES_ATTR, AnyRoute, ErrorSpec
 from typedsvc._urls import route_key
 
 T = TypeVar("T")
+LOGGER: Final = logging.getLogger("typedsvc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +88,66 @@ class Service:
 LifecycleHook = Literal["_start_service", "_started_service", "_stopping_service", "_stop_service"]
 
 
+_STOP_HOOKS: Final[frozenset[LifecycleHook]] = frozenset({"_stopping_service", "_stop_service"})
+
+
+class StopFailure(NamedTuple):
+    """A stop hook that failed or ran out of time, as one line and as the exception."""
+
+    what: str
+    error: Exception
+
+
+_STOP_FAILURES: ContextVar[list[StopFailure] | None] = ContextVar(
+    "typedsvc_stop_failures", default=None
+)
+
+
 async def run_hook(service: Service, hook: LifecycleHook) -> None:
-    """Run one of the service's lifecycle hooks (methods a subclass overrides)."""
-    await getattr(service, hook)()
+    """Run one of the service's lifecycle hooks, cancelled after its options' timeout.
+
+    A start hook that runs out of time raises LifecycleHookTimeoutError, and one that fails
+    raises its exception. A stop hook that does either is logged, and gathered while
+    :func:`gathering_stop_failures`, and the stop goes on: raising inside aiohttp's shutdown
+    would skip the drain and the hooks after it.
+    """
+    seconds = service.options.lifecycle_hook_timeout_seconds
+    deadline = asyncio.timeout(seconds)
+    try:
+        try:
+            async with deadline:
+                await getattr(service, hook)()
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise  # the hook's own TimeoutError, not its time running out
+            # Chained, so that a traceback shows where the hook was when it was cancelled.
+            raise LifecycleHookTimeoutError(service.name, hook, seconds) from exc
+    except Exception as exc:
+        if hook not in _STOP_HOOKS:
+            raise
+        if isinstance(exc, LifecycleHookTimeoutError):
+            # Nothing crashed: the line names the hook and its time, no traceback.
+            what = exc.what
+            LOGGER.error("%s; going on with the stop.", what)
+        else:
+            what = f'"{service.name}" failed in {hook}: {type(exc).__name__}: {exc}'
+            LOGGER.error(
+                '"%s" failed in %s; going on with the stop.', service.name, hook, exc_info=exc
+            )
+        gathered = _STOP_FAILURES.get()
+        if gathered is not None:
+            gathered.append(StopFailure(what, exc))
+
+
+@contextlib.contextmanager
+def gathering_stop_failures() -> Generator[list[StopFailure]]:
+    """Gather what went wrong in the stop hooks run in this context."""
+    gathered: list[StopFailure] = []
+    token = _STOP_FAILURES.set(gathered)
+    try:
+        yield gathered
+    finally:
+        _STOP_FAILURES.reset(token)
 
 
 def _check_middleware(cls: type[Service]) -> None:

@@ -24,7 +24,7 @@ from aiohttp import web
 from yarl import URL
 
 from typedsvc._app import create_app
-from typedsvc._service import Service, run_hook
+from typedsvc._service import Service, gathering_stop_failures, run_hook
 
 __all__ = ["Client", "ClientFactory", "clients", "serve"]
 
@@ -112,7 +112,8 @@ async def serve(service: S, *, request_timeout: float = 30.0) -> AsyncGenerator[
     """Serve ``service`` on a free port of 127.0.0.1 for the ``async with`` block.
 
     ``request_timeout`` bounds each request the client makes, in seconds. An exception raised by a
-    lifecycle hook propagates as it is.
+    lifecycle hook propagates as it is (a stop hook's once the stop has ended), and a hook that
+    runs out of time raises ``LifecycleHookTimeoutError``.
     """
     options = service.options.http
     runner = web.AppRunner(
@@ -129,7 +130,10 @@ async def serve(service: S, *, request_timeout: float = 30.0) -> AsyncGenerator[
         async with client.session:
             yield client
     finally:
-        await runner.cleanup()
+        with gathering_stop_failures() as failures:
+            await runner.cleanup()
+        if failures:
+            raise failures[0].error
 
 
 class ClientFactory(Protocol):
