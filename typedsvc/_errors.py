@@ -47,11 +47,11 @@ class LifecycleHookTimeoutError(TimeoutError):
     """
 
     def __init__(self, service: str, hook: str, seconds: float) -> None:
-        self.service = service
-        self.hook = hook
-        self.seconds = seconds
+        self.service: str = service
+        self.hook: str = hook
+        self.seconds: float = seconds
         # The clause that typedsvc run's log lines go on from ("; stopping.").
-        self.what = (
+        self.what: str = (
             f'"{service}" did not finish {hook} within {seconds:g} s '
             "(Options.lifecycle_hook_timeout_seconds)"
         )

@@ -223,10 +223,7 @@ def _build(
         raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
     if reason is not None and not reason.isprintable() and _FORBIDDEN.search(reason):
         raise _forbidden_reason(reason)
-    try:
-        return web.Response(body=data, status=status, reason=reason, headers=merged)
-    except ValueError as exc:
-        raise InvalidResponseError(f"a response aiohttp rejects: {exc}") from None
+    return web.Response(body=data, status=status, reason=reason, headers=merged)
 
 
 def _check_headers(items: Iterable[tuple[object, object]]) -> None:
