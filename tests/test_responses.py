@@ -478,12 +478,6 @@ def test_normalize_passes_a_stream_response_through() -> None:
             id="mapping-header-cr",
         ),
         pytest.param(
-            web.Response(headers={"X-A": "a\nb"}),
-            "a header 'X-A' whose value holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="aiohttp-header-lf",
-        ),
-        pytest.param(
             {"headers": {"X-A": "a\x1fb"}},
             "a header 'X-A' whose value holds a line break or another control "
             "character, which HTTP forbids there (a line break would start a header of its own)",
@@ -494,12 +488,6 @@ def test_normalize_passes_a_stream_response_through() -> None:
             "a reason 'Fine\\x7f' that holds a line break or another control character, which "
             "HTTP forbids there",
             id="reason-del",
-        ),
-        pytest.param(
-            web.Response(reason="Fine\x00"),
-            "a reason 'Fine\\x00' that holds a line break or another control character, which "
-            "HTTP forbids there",
-            id="aiohttp-reason-nul",
         ),
         pytest.param(
             Response(content_type="text/\n"),

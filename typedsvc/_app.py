@@ -227,8 +227,23 @@ def _route_handler(
                     # Without a keyword argument the call skips building a dict for them.
                     value = await call(request)
                 response = normalize(value, defaults)
-                if response is not value and not finish.every_response:
-                    # normalize() built it with the Server header: finish() has nothing to add.
+                if response is not value:
+                    if not finish.every_response:
+                        # normalize() built it with the Server header: finish() has nothing
+                        # to add.
+                        return response
+                else:
+                    # An aiohttp response the handler made: aiohttp refuses a control
+                    # character in a header or the reason only while it writes them, and
+                    # after the handler has returned the connection would end without an
+                    # answer, in a log that names no handler. Prepared here (as aiohttp
+                    # would next; for one prepared already this does nothing), the refusal
+                    # is this handler's 500. typedsvc's own are checked as they are built.
+                    finish(request, response)
+                    try:
+                        await response.prepare(request)
+                    except ValueError as exc:
+                        raise _refused(exc) from None
                     return response
             except web.HTTPException as exc:
                 response = await errors.for_http_exception(request, exc)
@@ -282,6 +297,11 @@ def _with_error_handlers(
         return response
 
     return handle
+
+
+def _refused(exc: ValueError) -> UnsafeHeaderError:
+    reason = str(exc).rstrip(".")
+    return UnsafeHeaderError(f"a response aiohttp refuses to send: {reason}")
 
 
 async def _failed(
