@@ -6,9 +6,12 @@ import datetime
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Final, NoReturn
 
@@ -89,3 +92,22 @@ def write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".tmp")
     partial.write_text(text)
     partial.replace(path)
+
+
+def stop_groups(processes: Sequence[subprocess.Popen[bytes]], timeout: float) -> None:
+    """SIGTERM each process's group, then SIGKILL the groups still there after ``timeout`` s.
+
+    Each server a benchmark starts leads its own process group (``start_new_session``), so
+    this reaches only it and anything it started.
+    """
+    for process in processes:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=timeout)

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack, closing, suppress
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -437,22 +437,7 @@ def _server_failed(server: Server, what: str) -> NoReturn:
 def stop(all_servers: list[Server]) -> None:
     """End every server this script started: SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
     started = [server.process for server in all_servers if server.process is not None]
-    for process in started:
-        _signal_group(process, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for process in started:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _signal_group(process, signal.SIGKILL)
-            process.wait(timeout=STOP_TIMEOUT_S)
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-    # Each server leads its own process group (start_new_session), so this reaches only it
-    # and anything it started.
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
+    _common.stop_groups(started, STOP_TIMEOUT_S)
 
 
 def check(all_servers: list[Server], loop: str) -> None:

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, NoReturn
@@ -307,19 +307,9 @@ def failed(server: Server, what: str) -> NoReturn:
 
 def stop(servers: list[Server]) -> None:
     """SIGTERM every server started, then SIGKILL those still there after STOP_TIMEOUT_S."""
-    started = [server.process for server in servers if server.process is not None]
-    for process in started:
-        # Each server leads its own process group (spawn starts a session).
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for process in started:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=STOP_TIMEOUT_S)
+    _common.stop_groups(
+        [server.process for server in servers if server.process is not None], STOP_TIMEOUT_S
+    )
 
 
 def check(server: Server) -> None:

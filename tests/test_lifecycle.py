@@ -171,6 +171,20 @@ async def fetch(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
         return response.status, await response.text()
 
 
+async def answer_while_stopping(served: Served) -> tuple[int, str]:
+    """The answer to GET /slow, sent SIGTERM once the handler has printed "started"."""
+    port = await served.port()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
+        request = asyncio.create_task(fetch(session, f"http://127.0.0.1:{port}/slow"))
+        try:
+            await served.wait_for_lines(re.compile(r"^started$"))
+            served.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(TIMEOUT):
+                return await request
+        finally:
+            request.cancel()
+
+
 class Hangs(typedsvc.Service):
     """Notes each lifecycle hook it enters; the one named ``hangs`` never finishes."""
 
@@ -319,17 +333,8 @@ async def test_lifecycle_stop_hooks_that_hang_are_cut_short_and_typedsvc_run_exi
     tmp_path: Path, start: Start
 ) -> None:
     served = await start(str(write(tmp_path / "hangs.py", HANGING_STOP)))
-    port = await served.port()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        request = asyncio.create_task(fetch(session, f"http://127.0.0.1:{port}/slow"))
-        try:
-            await served.wait_for_lines(re.compile(r"^started$"))
-            served.send_signal(signal.SIGTERM)
-            # Answered in the drain, which goes on once _stopping_service is cut short.
-            async with asyncio.timeout(TIMEOUT):
-                assert await request == (200, "done")
-        finally:
-            request.cancel()
+    # Answered in the drain, which goes on once _stopping_service is cut short.
+    assert await answer_while_stopping(served) == (200, "done")
     assert await served.wait_exit() == 1
     stopping, stop = timed_out("_stopping_service", "0.3"), timed_out("_stop_service", "0.3")
     lines = stderr_lines(served)
@@ -376,17 +381,8 @@ async def test_lifecycle_stop_hook_that_fails_is_logged_and_typedsvc_run_exits_1
     tmp_path: Path, start: Start
 ) -> None:
     served = await start(str(write(tmp_path / "fails.py", FAILING_STOP)))
-    port = await served.port()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        request = asyncio.create_task(fetch(session, f"http://127.0.0.1:{port}/slow"))
-        try:
-            await served.wait_for_lines(re.compile(r"^started$"))
-            served.send_signal(signal.SIGTERM)
-            # The drain and the hooks after it go on.
-            async with asyncio.timeout(TIMEOUT):
-                assert await request == (200, "done")
-        finally:
-            request.cancel()
+    # The drain and the hooks after it go on.
+    assert await answer_while_stopping(served) == (200, "done")
     assert await served.wait_exit() == 1
     lines = stderr_lines(served)
     failed = lines.index(
