@@ -9,7 +9,6 @@ runs them with more examples.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -26,7 +25,7 @@ from aiohttp import web
 from conftest import MakeClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rawhttp import TIMEOUT
+from rawhttp import exchange
 
 import typedsvc
 from typedsvc import Body, Header, Query
@@ -89,16 +88,11 @@ def remove_public() -> Iterator[None]:
 
 
 async def send(port: int, request: bytes) -> tuple[int, bytes]:
-    """The status and body of the answer to ``request`` (keep-alive is off: read to the end)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(request)
-        answer = await asyncio.wait_for(reader.read(), TIMEOUT)
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    head, _, body = answer.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
+    """The status and body of the answer to ``request``."""
+    answer = await exchange(port, request)
+    # Keep-alive is off: every answer ends its connection, and says so.
+    assert answer.closed
+    return answer.status, answer.body
 
 
 def get(target: bytes) -> bytes:
