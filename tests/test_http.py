@@ -510,6 +510,14 @@ class FailingErrors(typedsvc.Service):
     async def internal(self, request: web.Request) -> str:
         raise web.HTTPServiceUnavailable(text="try later")
 
+    @typedsvc.http("GET", r"/teapot")
+    async def teapot(self, request: web.Request) -> str:
+        raise web.HTTPBadRequest(text="no tea")
+
+    @typedsvc.http_error(400)
+    async def bad(self, request: web.Request) -> web.Response:
+        return web.Response(status=400, headers={"X-Why": request.path + "\r\nX-Evil: 1"})
+
 
 @pytest.mark.parametrize(
     ("path", "status", "body", "log"),
@@ -535,6 +543,14 @@ class FailingErrors(typedsvc.Service):
             "try later",
             '"FailingErrors.crash" raised an exception; answered 500.',
             id="error-handler-raising-http-exception-answers-with-it",
+        ),
+        pytest.param(
+            "/teapot",
+            500,
+            "500: Internal Server Error",
+            '"FailingErrors.bad" returned a response aiohttp refuses to send: Forbidden control '
+            "character detected in headers. Potential header injection attack; answered 500.",
+            id="error-handler-header-with-line-break",
         ),
     ],
 )

@@ -65,8 +65,8 @@ def create_app(service: Service) -> web.Application:
     if not isinstance(service, Service):
         raise TypeError(f"create_app() takes a typedsvc.Service, got {type(service).__name__}.")
     options = service.options.http
-    errors = _ErrorHandlers(service)
     finish = Finish(options)
+    errors = _ErrorHandlers(service, finish)
     access_log: logging.Logger | None = LOGGER.getChild("access") if options.access_log else None
     file_handler: logging.Handler | None = None
     if isinstance(options.access_log, str):
@@ -345,8 +345,9 @@ def _internal_error() -> web.Response:
 class _ErrorHandlers:
     """The service's ``@http_error`` handlers and the rules for running them."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, finish: Finish) -> None:
         self._service = service
+        self._finish = finish
         self._middlewares = tuple(service.http_middleware)
         options = service.options.http
         # One for the whole service: every handler's plain responses share its headers.
@@ -417,7 +418,17 @@ class _ErrorHandlers:
             _log_failure(where, error)
             return _internal_error()
         if exc is not None and not response.prepared:
-            for name, value in exc.headers.items():
+            for name, header in exc.headers.items():
                 if name not in _BODY_HEADERS and name not in response.headers:
-                    response.headers.add(name, value)
+                    response.headers.add(name, header)
+        if response is value:
+            # An aiohttp response the error handler made: prepared here, as a route's
+            # handler prepares one (see _route_handler), so that aiohttp's refusal to send
+            # it is this handler's 500.
+            self._finish(request, response)
+            try:
+                await response.prepare(request)
+            except ValueError as error:
+                _log_failure(where, _refused(error))
+                return _internal_error()
         return response
