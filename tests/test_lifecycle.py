@@ -470,3 +470,13 @@ async def test_lifecycle_second_signal_in_the_drain_makes_typedsvc_run_exit_1_at
         "INFO typedsvc: stopping: no new connections, waiting for requests in flight",
         "WARNING typedsvc: SIGTERM again: exiting without waiting",
     ]
+
+
+async def test_lifecycle_stop_hook_failure_does_not_hide_the_blocks_own() -> None:
+    class Fails(typedsvc.Service):
+        async def _stop_service(self) -> None:
+            raise RuntimeError("the registry is unreachable")
+
+    with pytest.raises(AssertionError, match=exactly("the test's own failure")):
+        async with asyncio.timeout(TIMEOUT), typedsvc.testing.serve(Fails()):
+            raise AssertionError("the test's own failure")

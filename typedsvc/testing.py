@@ -132,8 +132,10 @@ async def serve(service: S, *, request_timeout: float = 30.0) -> AsyncGenerator[
     finally:
         with gathering_stop_failures() as failures:
             await runner.cleanup()
-        if failures:
-            raise failures[0].error
+    # Past the finally only when the block raised nothing: a stop hook's failure must not
+    # hide the test's own.
+    if failures:
+        raise failures[0].error
 
 
 class ClientFactory(Protocol):
