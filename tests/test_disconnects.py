@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
+import sys
 import time
+from pathlib import Path
+from typing import Final
 
 import pytest
 from aiohttp import web
 from conftest import MakeClient
 from rawhttp import TIMEOUT, exchange
+from served import Start, write
 
 import typedsvc
 
@@ -181,3 +186,45 @@ async def test_body_that_breaks_off_while_read_is_a_400(
     assert [r.getMessage() for r in caplog.records if r.name == "typedsvc"] == [
         '"Slow.upload": the request body could not be read: ZZ'
     ]
+
+
+UPLOADS: Final = r"""
+    import sys
+
+    from aiohttp import web
+
+    import typedsvc
+    from typedsvc import HttpOptions, Options
+
+
+    class Uploads(typedsvc.Service):
+        options = Options(http=HttpOptions(host="127.0.0.1", port=0, keepalive_timeout=30))
+
+        @typedsvc.http("POST", r"/upload")
+        async def upload(self, request: web.Request) -> str:
+            print("started", file=sys.stderr, flush=True)
+            return str(len(await request.read()))
+"""
+
+
+async def test_body_that_breaks_off_is_a_400_with_the_pure_python_parser(
+    tmp_path: Path, start: Start
+) -> None:
+    # What the test above asks of aiohttp's C parser, where its pure-Python one (PyPy's)
+    # already gives it.
+    python = ("env", "AIOHTTP_NO_EXTENSIONS=1", sys.executable, "-m", "typedsvc")
+    served = await start(str(write(tmp_path / "uploads.py", UPLOADS)), command=python)
+    reader, writer = await asyncio.open_connection("127.0.0.1", await served.port())
+    try:
+        writer.write(b"POST /upload HTTP/1.1\r\n" + HEAD + b"Transfer-Encoding: chunked\r\n\r\n")
+        writer.write(b"3\r\nabc\r\n")
+        await served.wait_for_lines(re.compile("^started$"))
+        writer.write(b"ZZ\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"\r\nConnection: close\r\n" in head
+    await served.wait_for_lines(
+        re.compile(r'INFO typedsvc: "Uploads.upload": the request body could not be read: ZZ$')
+    )

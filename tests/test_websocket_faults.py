@@ -410,6 +410,10 @@ async def test_websocket_client_dropped_mid_send_logs_no_errors(
     serve: MakeClient, caplog: pytest.LogCaptureFixture, when: When
 ) -> None:
     client = await serve(Tracked())
-    with caplog.at_level(logging.WARNING):
-        await drop_mid_send(client, when)
+    with caplog.at_level(logging.DEBUG, logger="typedsvc"):
+        conns = await drop_mid_send(client, when)
     assert_quiet(caplog)
+    handler = "Tracked.flood_on_open" if when == "on-open" else "Tracked.echo"
+    assert [r.getMessage() for r in caplog.records if r.name == "typedsvc"] == [
+        f'"{handler}": the client went away while being sent to.'
+    ] * len(conns)
