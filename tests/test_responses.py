@@ -341,15 +341,16 @@ def test_normalize_keeps_every_value_of_a_multidict() -> None:
 
 
 def test_normalize_dict_headers_go_over_the_defaults() -> None:
-    # aiohttp's header names (hdrs.*) are istr, a str subclass: taken like any str.
+    # aiohttp's header names (hdrs.*) are istr, a str subclass: taken like any str. The
+    # handler's headers come first, and a default goes after them only where they have none.
     value: ResponseValue = {"headers": {"server": "mine", hdrs.CACHE_CONTROL: "no-store"}}
 
     response = normalize(value, Defaults(server="svc"))
 
     assert list(response.headers.items()) == [
-        ("Content-Type", "text/plain; charset=utf-8"),
         ("server", "mine"),
         ("Cache-Control", "no-store"),
+        ("Content-Type", "text/plain; charset=utf-8"),
     ]
 
 

@@ -174,50 +174,50 @@ def _build(
     charset: str | None,
     defaults: Defaults,
 ) -> web.Response:
-    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+    if type(status) is not int or not 200 <= status <= 599:
         raise _bad_status(status)
+    if reason is not None and not reason.isprintable() and _FORBIDDEN.search(reason):
+        raise _forbidden_reason(reason)
     if headers is None or isinstance(headers, dict):
-        # The common forms: the defaults (Content-Type, Server) copied from their template,
-        # then the handler's own headers over them, all in C.
-        merged = CIMultiDict(defaults.headers)
+        # The common forms, handed to aiohttp as they are: it copies them into the
+        # response's own CIMultiDict, the one copy this response needs.
         if headers:
             _check_headers(headers.items())
-            merged.update(headers)
+        given: Headers | None = headers
     else:
-        # Pairs may repeat a name (two Set-Cookie): added one by one, defaults after.
-        merged = _headers(headers)
-        if defaults.server and hdrs.SERVER not in merged:
-            merged[hdrs.SERVER] = defaults.server
-        if hdrs.CONTENT_TYPE not in merged:
-            merged[hdrs.CONTENT_TYPE] = defaults.header
+        # Pairs may repeat a name (two Set-Cookie).
+        given = _headers(headers)
+    response = web.Response(status=status, reason=reason, headers=given)
+    merged = response.headers
     if content_type is not None or charset is not None:
         # Checked as objects: untyped code can pass anything here.
-        for field_name, given in (("content_type", content_type), ("charset", charset)):
-            if not isinstance(given, str | None):
-                raise InvalidResponseError(f"a {field_name} of type {type(given).__name__}")
+        for field_name, given_value in (("content_type", content_type), ("charset", charset)):
+            if not isinstance(given_value, str | None):
+                raise InvalidResponseError(f"a {field_name} of type {type(given_value).__name__}")
         header = _content_type(content_type, charset, isinstance(body, str), defaults)
         _check_headers(((hdrs.CONTENT_TYPE, header),))
         merged[hdrs.CONTENT_TYPE] = header
+    # The defaults go under the handler's own headers: set only where it gave none.
+    if defaults.server:
+        merged.setdefault(hdrs.SERVER, defaults.server)
+    announced = merged.setdefault(hdrs.CONTENT_TYPE, defaults.header)
     if isinstance(body, str):
         # Encode with the charset the Content-Type header announces, wherever it came from.
-        announced = merged[hdrs.CONTENT_TYPE]
         if announced is defaults.header:
             encoding = defaults.encoding
         else:
             encoding = _charset_of(announced) or defaults.charset
         try:
-            data = body.encode(encoding)
+            response.body = body.encode(encoding)
         except (LookupError, UnicodeEncodeError) as exc:
             raise InvalidResponseError(
                 f"a str body that cannot be sent as {encoding}: {exc}"
             ) from None
     elif isinstance(body, bytes):
-        data = body
+        response.body = body
     else:
         raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
-    if reason is not None and not reason.isprintable() and _FORBIDDEN.search(reason):
-        raise _forbidden_reason(reason)
-    return web.Response(body=data, status=status, reason=reason, headers=merged)
+    return response
 
 
 def _check_headers(items: Iterable[tuple[object, object]]) -> None:
@@ -228,12 +228,14 @@ def _check_headers(items: Iterable[tuple[object, object]]) -> None:
     "\r\n" and a header of the client's making. Untyped code can pass anything.
     """
     for name, value in items:
-        if not isinstance(name, str) or not isinstance(value, str):
+        # isprintable() settles the common case in a C scan of each; a tab, which HTTP
+        # allows in a value, is one of the few characters it sends on to the exact rule.
+        if isinstance(name, str) and isinstance(value, str):
+            if name.isprintable() and value.isprintable():
+                continue
+        else:
             raise _not_str_headers()
-        # isprintable() settles the common case in one C scan; a tab, which HTTP allows in
-        # a value, is one of the few characters it sends on to the exact rule.
-        text = name + value
-        if not text.isprintable() and _FORBIDDEN.search(text):
+        if _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
             raise _forbidden_header(name)
 
 
