@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import functools
 import json
 import uuid
 import weakref
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import msgspec
 import pytest
@@ -22,6 +24,8 @@ import typedsvc
 from typedsvc import Body, Cookie, Header, HttpOptions, JsonResponse, Options, Query
 
 UUID = "12345678-1234-5678-1234-567812345678"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Color(enum.Enum):
@@ -414,6 +418,60 @@ async def test_inputs_middleware_values_still_reach_the_handler(serve: MakeClien
     client = await serve(WithUser())
     # The query wins over a middleware value of the same name, as url groups do.
     assert await (await client.get("/me?q=query")).text() == "ada query"
+
+
+DEFAULT_TAGS: list[str] = []
+
+
+def logged(handler: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    @functools.wraps(handler)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await handler(*args, **kwargs)
+
+    return wrapper
+
+
+def hides_signature(handler: Any) -> Any:
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return await handler(*args, **kwargs)
+
+    # The route typedsvc found on the handler, without functools.wraps' __wrapped__.
+    wrapper.__dict__.update(handler.__dict__)
+    return wrapper
+
+
+async def test_inputs_an_absent_optional_input_is_the_handlers_own_default(
+    serve: MakeClient,
+) -> None:
+    # The very object the signature holds, as a call that left the argument out would pass,
+    # also through a decorator that keeps the signature (functools.wraps) and one that
+    # hides it, whose handler is called without the argument.
+    class Defaults(typedsvc.Service):
+        @typedsvc.http("GET", r"/plain")
+        async def plain(
+            self, request: web.Request, q: Query[str], tag: Query[list[str]] = DEFAULT_TAGS
+        ) -> str:
+            return f"{q} {tag is DEFAULT_TAGS}"
+
+        @typedsvc.http("GET", r"/wrapped")
+        @logged
+        async def wrapped(
+            self, request: web.Request, q: Query[str], tag: Query[list[str]] = DEFAULT_TAGS
+        ) -> str:
+            return f"{q} {tag is DEFAULT_TAGS}"
+
+        @hides_signature
+        @typedsvc.http("GET", r"/hidden")
+        async def hidden(
+            self, request: web.Request, q: Query[str], tag: Query[list[str]] = DEFAULT_TAGS
+        ) -> str:
+            return f"{q} {tag is DEFAULT_TAGS}"
+
+    client = await serve(Defaults())
+    for path in ("/plain", "/wrapped", "/hidden"):
+        assert await (await client.get(f"{path}?q=a")).text() == "a True"
+        assert await (await client.get(f"{path}?q=a&tag=x")).text() == "a False"
+    assert DEFAULT_TAGS == []
 
 
 async def test_inputs_body_whole_floats_are_ints(serve: MakeClient) -> None:

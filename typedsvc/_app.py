@@ -194,9 +194,15 @@ def _route_handler(
     required = spec.required_groups
     group_count = len(spec.groups)
     reader = Reader(conversions, required, group_count, spec.inputs) if spec.inputs else None
-    # Looked up once: the route has inputs and a body, inputs only, or neither.
+    # Looked up once: the route has inputs and a body, inputs only, or neither. Without a
+    # body or middleware, the inputs are read by code that then calls the handler itself.
     read_body = reader.read_body if reader is not None and reader.has_body else None
     read_inputs = reader.read if reader is not None and not reader.has_body else None
+    invoke = (
+        reader.caller(call)
+        if reader is not None and not reader.has_body and not middlewares
+        else None
+    )
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -208,24 +214,29 @@ def _route_handler(
                     raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
                 # A url without groups has nothing in match_info: reading it is a call.
                 kwargs: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
-                if read_inputs is not None:
-                    kwargs = read_inputs(request, kwargs)
-                elif read_body is not None:
-                    kwargs = await read_body(request, kwargs)
-                elif conversions or len(kwargs) < group_count:
-                    kwargs = group_arguments(kwargs, conversions, required, group_count, request)
-                if middlewares:
-                    value = await through(
-                        middlewares,
-                        service,
-                        request,
-                        lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
-                    )
-                elif kwargs:
-                    value = await call(request, **kwargs)
+                if invoke is not None:
+                    value = await invoke(request, kwargs)
                 else:
-                    # Without a keyword argument the call skips building a dict for them.
-                    value = await call(request)
+                    if read_inputs is not None:
+                        kwargs = read_inputs(request, kwargs)
+                    elif read_body is not None:
+                        kwargs = await read_body(request, kwargs)
+                    elif conversions or len(kwargs) < group_count:
+                        kwargs = group_arguments(
+                            kwargs, conversions, required, group_count, request
+                        )
+                    if middlewares:
+                        value = await through(
+                            middlewares,
+                            service,
+                            request,
+                            lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
+                        )
+                    elif kwargs:
+                        value = await call(request, **kwargs)
+                    else:
+                        # Without a keyword argument the call skips building a dict for them.
+                        value = await call(request)
                 response = normalize(value, defaults)
                 if response is not value:
                     if not finish.every_response:
