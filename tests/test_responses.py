@@ -318,6 +318,20 @@ def test_normalize_builds_response(case: Case) -> None:
     assert others == list(case.headers)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param((HTTPStatus.CREATED, "made"), id="tuple"),
+        pytest.param({"body": "made", "status": HTTPStatus.CREATED}, id="dict"),
+        pytest.param(Response("made", status=HTTPStatus.CREATED), id="response"),
+    ],
+)
+def test_normalize_takes_an_http_status(value: ResponseValue) -> None:
+    # HTTPStatus is an IntEnum: an int, as the union's status is.
+    response = normalize(value, DEFAULTS)
+    assert (response.status, response.reason, response.body) == (201, "Created", b"made")
+
+
 def test_normalize_repeats_set_cookie_in_order() -> None:
     value: ResponseValue = {"headers": [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]}
 

@@ -174,7 +174,7 @@ def _build(
     charset: str | None,
     defaults: Defaults,
 ) -> web.Response:
-    if type(status) is not int or not 200 <= status <= 599:
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
         raise _bad_status(status)
     if reason is not None and not reason.isprintable() and _FORBIDDEN.search(reason):
         raise _forbidden_reason(reason)
