@@ -329,6 +329,7 @@ def test_normalize_builds_response(case: Case) -> None:
 def test_normalize_takes_an_http_status(value: ResponseValue) -> None:
     # HTTPStatus is an IntEnum: an int, as the union's status is.
     response = normalize(value, DEFAULTS)
+    assert isinstance(response, web.Response)
     assert (response.status, response.reason, response.body) == (201, "Created", b"made")
 
 
