@@ -6,6 +6,7 @@ import asyncio
 import enum
 import logging
 import uuid
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -357,9 +358,9 @@ async def test_http_invalid_return_value_is_500_and_logged(
         ),
         pytest.param(
             "/aiohttp-redirect",
-            '"Returns.aiohttp_redirect" returned a response aiohttp refuses to send: Forbidden '
-            "control character detected in headers. Potential header injection attack; "
-            "answered 500.",
+            "\"Returns.aiohttp_redirect\" returned a header 'Location' whose value holds a line "
+            "break or another control character, which HTTP forbids there (a line break would "
+            "start a header of its own); answered 500.",
             id="aiohttp",
         ),
     ],
@@ -375,6 +376,134 @@ async def test_http_header_with_line_break_from_a_handler_is_500_and_logged(
     assert [r.getMessage() for r in caplog.records if r.name == "typedsvc"] == [problem]
     safe = await client.get(path, params={"to": "/home"}, allow_redirects=False)
     assert safe.headers["Location"] == "/home"
+
+
+# Headers with a value that is no str, as untyped code could give them.
+UNTYPED_HEADERS: Any = {"X-Count": 1}
+
+
+class Gives(typedsvc.Service):
+    """Returns whatever the test put in ``value``, as untyped code could."""
+
+    value: object = None
+
+    @typedsvc.http("GET", r"/value")
+    async def give(self, request: web.Request) -> Any:
+        return self.value
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        pytest.param(
+            {"headers": {"X-Count": 1}},
+            "headers whose names and values are not all str, which is not a typedsvc.ResponseValue",
+            id="headers-value-int",
+        ),
+        pytest.param(
+            {"headers": MappingProxyType({"X-Count": 1})},
+            "headers whose names and values are not all str, which is not a typedsvc.ResponseValue",
+            id="mapping-headers-value-int",
+        ),
+        pytest.param(
+            {"headers": {"X-A": b"1"}},
+            "headers whose names and values are not all str, which is not a typedsvc.ResponseValue",
+            id="headers-value-bytes",
+        ),
+        pytest.param(
+            {"headers": {"Location": "/a\r\nSet-Cookie: admin=1"}},
+            "a header 'Location' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="header-value-crlf",
+        ),
+        pytest.param(
+            {"headers": {"X-A\nB": "1"}},
+            "a header 'X-A\\nB' whose name holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="header-name-lf",
+        ),
+        pytest.param(
+            (200, "x", [("X-A", "a\0")]),
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="tuple-header-nul",
+        ),
+        pytest.param(
+            Response(headers=MappingProxyType({"X-A": "\r"})),
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="mapping-header-cr",
+        ),
+        pytest.param(
+            {"headers": {"X-A": "a\x1fb"}},
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="header-value-control",
+        ),
+        pytest.param(
+            Response(content_type="text/\n"),
+            "a header 'Content-Type' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="content-type-lf",
+        ),
+        pytest.param(
+            {"charset": "utf\x1f"},
+            "a header 'Content-Type' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="charset-control",
+        ),
+        pytest.param(
+            web.Response(headers={"X-A": "a\x1fb"}),
+            "a header 'X-A' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="aiohttp-header-value-control",
+        ),
+        pytest.param(
+            web.Response(headers=UNTYPED_HEADERS),
+            "headers whose names and values are not all str, which is not a typedsvc.ResponseValue",
+            id="aiohttp-header-value-int",
+        ),
+        pytest.param(
+            web.Response(reason="Fine\x7f"),
+            "a reason 'Fine\\x7f' that holds a line break or another control character, which "
+            "HTTP forbids there",
+            id="aiohttp-reason-del",
+        ),
+    ],
+)
+async def test_http_response_aiohttp_refuses_to_send_is_500_naming_why(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture, value: object, problem: str
+) -> None:
+    service = Gives()
+    service.value = value
+    client = await serve(service)
+    with caplog.at_level(logging.ERROR, logger="typedsvc"):
+        response = await client.get("/value")
+        text = await response.text()
+    assert (response.status, text) == (500, "500: Internal Server Error")
+    logged = [r.getMessage() for r in caplog.records if r.name == "typedsvc"]
+    assert logged == [f'"Gives.give" returned {problem}; answered 500.']
+
+
+class RefusesToPrepare(web.Response):
+    async def prepare(self, request: web.BaseRequest) -> None:
+        raise ValueError("not today")
+
+
+async def test_http_response_failing_to_prepare_for_another_reason_is_its_exception(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = Gives()
+    service.value = RefusesToPrepare(text="fine headers")
+    client = await serve(service)
+    with caplog.at_level(logging.ERROR, logger="typedsvc"):
+        response = await client.get("/value")
+        text = await response.text()
+    assert (response.status, text) == (500, "500: Internal Server Error")
+    [record] = [r for r in caplog.records if r.name == "typedsvc"]
+    assert record.getMessage() == '"Gives.give" raised an exception; answered 500.'
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "not today"
 
 
 async def test_http_raised_http_exception_keeps_body_and_headers(serve: MakeClient) -> None:
@@ -548,8 +677,9 @@ class FailingErrors(typedsvc.Service):
             "/teapot",
             500,
             "500: Internal Server Error",
-            '"FailingErrors.bad" returned a response aiohttp refuses to send: Forbidden control '
-            "character detected in headers. Potential header injection attack; answered 500.",
+            "\"FailingErrors.bad\" returned a header 'X-Why' whose value holds a line break or "
+            "another control character, which HTTP forbids there (a line break would start a "
+            "header of its own); answered 500.",
             id="error-handler-header-with-line-break",
         ),
     ],

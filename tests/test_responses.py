@@ -16,6 +16,8 @@ from typedsvc import JsonResponse, Response, ResponseValue
 from typedsvc._normalize import Defaults, InvalidResponseError, UnencodableJsonError, normalize
 
 DEFAULTS = Defaults()
+# A reason of the wrong type, as untyped code could give one.
+REASON_INT: Any = 5
 TEXT_UTF8 = "text/plain; charset=utf-8"
 
 
@@ -425,11 +427,6 @@ def test_normalize_passes_a_stream_response_through() -> None:
         pytest.param({"body": 1}, "a response with a body of type int", id="dict-body-int"),
         pytest.param((200, None), "a response with a body of type NoneType", id="tuple-body-none"),
         pytest.param(
-            {"headers": {"X-Count": 1}},
-            "headers whose names and values are not all str",
-            id="headers-value-int",
-        ),
-        pytest.param(
             {"headers": {1: "x"}},
             "headers whose names and values are not all str",
             id="headers-name-int",
@@ -455,67 +452,15 @@ def test_normalize_passes_a_stream_response_through() -> None:
             id="tuple-headers-ints",
         ),
         pytest.param(
-            {"headers": MappingProxyType({"X-Count": 1})},
-            "headers whose names and values are not all str",
-            id="mapping-headers-value-int",
-        ),
-        pytest.param(
             {"headers": MappingProxyType({b"X-A": "1"})},
             "headers whose names and values are not all str",
             id="mapping-headers-name-bytes",
-        ),
-        pytest.param(
-            {"headers": {"X-A": b"1"}},
-            "headers whose names and values are not all str",
-            id="headers-value-bytes",
-        ),
-        pytest.param(
-            {"headers": {"Location": "/a\r\nSet-Cookie: admin=1"}},
-            "a header 'Location' whose value holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="header-value-crlf",
-        ),
-        pytest.param(
-            {"headers": {"X-A\nB": "1"}},
-            "a header 'X-A\\nB' whose name holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="header-name-lf",
-        ),
-        pytest.param(
-            (200, "x", [("X-A", "a\0")]),
-            "a header 'X-A' whose value holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="tuple-header-nul",
-        ),
-        pytest.param(
-            Response(headers=MappingProxyType({"X-A": "\r"})),
-            "a header 'X-A' whose value holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="mapping-header-cr",
-        ),
-        pytest.param(
-            {"headers": {"X-A": "a\x1fb"}},
-            "a header 'X-A' whose value holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="header-value-control",
         ),
         pytest.param(
             Response(reason="Fine\x7f"),
             "a reason 'Fine\\x7f' that holds a line break or another control character, which "
             "HTTP forbids there",
             id="reason-del",
-        ),
-        pytest.param(
-            Response(content_type="text/\n"),
-            "a header 'Content-Type' whose value holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="content-type-lf",
-        ),
-        pytest.param(
-            {"charset": "utf\x1f"},
-            "a header 'Content-Type' whose value holds a line break or another control "
-            "character, which HTTP forbids there (a line break would start a header of its own)",
-            id="charset-control",
         ),
         pytest.param({"content_type": ["text/plain"]}, "a content_type of type list", id="ct-list"),
         pytest.param({"charset": 8}, "a charset of type int", id="charset-int"),
@@ -529,11 +474,18 @@ def test_normalize_passes_a_stream_response_through() -> None:
             "HTTP forbids there",
             id="reason-with-newline",
         ),
+        pytest.param(Response(reason=REASON_INT), "a reason of type int", id="reason-int"),
         pytest.param(
             Response(body="é", charset="ascii"),
             "a str body that cannot be sent as ascii: 'ascii' codec can't encode character "
             "'\\xe9' in position 0: ordinal not in range(128)",
             id="body-not-encodable",
+        ),
+        pytest.param(
+            {"body": "x", "charset": "\0"},
+            "a header 'Content-Type' whose value holds a line break or another control "
+            "character, which HTTP forbids there (a line break would start a header of its own)",
+            id="charset-nul-names-no-codec",
         ),
         pytest.param(
             Response(body="x", charset="no-such-codec"),

@@ -21,11 +21,13 @@ from typedsvc._extract import Reader, group_arguments
 from typedsvc._finish import Finish, may_return_prepared
 from typedsvc._middleware import through
 from typedsvc._normalize import (
+    FROM_DEFAULTS,
     Defaults,
     InvalidResponseError,
     UnencodableJsonError,
     UnsafeHeaderError,
     normalize,
+    refusal,
 )
 from typedsvc._openapi import openapi
 from typedsvc._options import HttpOptions
@@ -238,24 +240,24 @@ def _route_handler(
                         # Without a keyword argument the call skips building a dict for them.
                         value = await call(request)
                 response = normalize(value, defaults)
-                if response is not value:
-                    if not finish.every_response:
-                        # normalize() built it with the Server header: finish() has nothing
-                        # to add.
-                        return response
-                else:
-                    # An aiohttp response the handler made: aiohttp refuses a control
-                    # character in a header or the reason only while it writes them, and
-                    # after the handler has returned the connection would end without an
-                    # answer, in a log that names no handler. Prepared here (as aiohttp
-                    # would next; for one prepared already this does nothing), the refusal
-                    # is this handler's 500. typedsvc's own are checked as they are built.
+                if response is value or finish.every_response:
+                    # normalize() gives the responses it builds the Server header.
                     finish(request, response)
-                    try:
-                        await response.prepare(request)
-                    except ValueError as exc:
-                        raise _refused(exc) from None
+                if type(value) in FROM_DEFAULTS:
                     return response
+                # aiohttp refuses a control character in a header or the reason only while
+                # it writes them, and after the handler has returned the connection would
+                # end without an answer, in a log that names no handler. Prepared here (as
+                # aiohttp would next; for a response prepared already this does nothing),
+                # the refusal is this handler's 500.
+                try:
+                    await response.prepare(request)
+                except (ValueError, TypeError):
+                    why = refusal(response)
+                    if why is None:
+                        raise
+                    raise why from None
+                return response
             except web.HTTPException as exc:
                 response = await errors.for_http_exception(request, exc)
             except Exception as exc:
@@ -308,11 +310,6 @@ def _with_error_handlers(
         return response
 
     return handle
-
-
-def _refused(exc: ValueError) -> UnsafeHeaderError:
-    reason = str(exc).rstrip(".")
-    return UnsafeHeaderError(f"a response aiohttp refuses to send: {reason}")
 
 
 async def _failed(
@@ -432,14 +429,13 @@ class _ErrorHandlers:
             for name, header in exc.headers.items():
                 if name not in _BODY_HEADERS and name not in response.headers:
                     response.headers.add(name, header)
-        if response is value:
-            # An aiohttp response the error handler made: prepared here, as a route's
-            # handler prepares one (see _route_handler), so that aiohttp's refusal to send
-            # it is this handler's 500.
+        if type(value) not in FROM_DEFAULTS:
+            # Prepared here, as a route's handler prepares it (see _route_handler), so that
+            # aiohttp's refusal to send it is this handler's 500.
             self._finish(request, response)
             try:
                 await response.prepare(request)
-            except ValueError as error:
-                _log_failure(where, _refused(error))
+            except (ValueError, TypeError) as error:
+                _log_failure(where, refusal(response) or error)
                 return _internal_error()
         return response

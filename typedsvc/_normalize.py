@@ -18,6 +18,9 @@ from typedsvc._types import Headers, ResponseValue
 _DICT_KEYS: Final = frozenset({"body", "status", "headers", "content_type", "charset"})
 JSON_CONTENT_TYPE: Final = "application/json"
 _JSON_ENCODER: Final = msgspec.json.Encoder()
+# The values whose response normalize() makes of the defaults alone: nothing in it that
+# aiohttp could refuse to send. The others are prepared before their handler returns.
+FROM_DEFAULTS: Final[frozenset[type]] = frozenset({str, bytes, type(None)})
 
 
 class InvalidResponseError(TypeError):
@@ -66,7 +69,8 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     status for ``http_error`` handlers. Every response built here carries the
     ``Server`` header of ``defaults`` unless the value gave its own; an aiohttp
     response is returned as it is. Raises :class:`InvalidResponseError` for a
-    value outside the union.
+    value outside the union. A control character in a header the value gives is
+    refused by aiohttp as it writes the headers: see :func:`refusal`.
     """
     if isinstance(value, str):
         # The common case, kept short: it runs for most requests.
@@ -176,27 +180,33 @@ def _build(
 ) -> web.Response:
     if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
         raise _bad_status(status)
-    if reason is not None and not reason.isprintable() and _FORBIDDEN.search(reason):
-        raise _forbidden_reason(reason)
-    if headers is None or isinstance(headers, dict):
-        # The common forms, handed to aiohttp as they are: it copies them into the
-        # response's own CIMultiDict, the one copy this response needs.
-        if headers:
-            _check_headers(headers.items())
-        given: Headers | None = headers
-    else:
+    if reason is not None:
+        # Checked as an object: untyped code can pass anything here.
+        if not isinstance(reason, str):
+            raise InvalidResponseError(f"a reason of type {type(reason).__name__}")
+        if _FORBIDDEN.search(reason):
+            raise _forbidden_reason(reason)
+    # The handler's headers are copied as they are: aiohttp refuses a control character in
+    # them as it writes them, and the route's handler prepares such a response to hear it
+    # (see refusal()), so the common case scans them once, in C.
+    given: Headers | None = headers
+    if headers is not None and not isinstance(headers, dict):
         # Pairs may repeat a name (two Set-Cookie).
         given = _headers(headers)
-    response = web.Response(status=status, reason=reason, headers=given)
+    try:
+        response = web.Response(status=status, reason=reason, headers=given)
+    except TypeError:
+        # multidict takes only str names.
+        raise _not_str_headers() from None
     merged = response.headers
     if content_type is not None or charset is not None:
         # Checked as objects: untyped code can pass anything here.
         for field_name, given_value in (("content_type", content_type), ("charset", charset)):
             if not isinstance(given_value, str | None):
                 raise InvalidResponseError(f"a {field_name} of type {type(given_value).__name__}")
-        header = _content_type(content_type, charset, isinstance(body, str), defaults)
-        _check_headers(((hdrs.CONTENT_TYPE, header),))
-        merged[hdrs.CONTENT_TYPE] = header
+        merged[hdrs.CONTENT_TYPE] = _content_type(
+            content_type, charset, isinstance(body, str), defaults
+        )
     # The defaults go under the handler's own headers: set only where it gave none.
     if defaults.server:
         merged.setdefault(hdrs.SERVER, defaults.server)
@@ -205,11 +215,16 @@ def _build(
         # Encode with the charset the Content-Type header announces, wherever it came from.
         if announced is defaults.header:
             encoding = defaults.encoding
-        else:
+        elif isinstance(announced, str):
             encoding = _charset_of(announced) or defaults.charset
+        else:
+            raise _not_str_headers()
         try:
             response.body = body.encode(encoding)
-        except (LookupError, UnicodeEncodeError) as exc:
+        except (LookupError, ValueError) as exc:
+            if _FORBIDDEN.search(announced):
+                # A charset such as "\0" names no codec, and is no header either.
+                raise _forbidden_header(hdrs.CONTENT_TYPE) from None
             raise InvalidResponseError(
                 f"a str body that cannot be sent as {encoding}: {exc}"
             ) from None
@@ -220,20 +235,32 @@ def _build(
     return response
 
 
+def refusal(response: web.StreamResponse) -> InvalidResponseError | None:
+    """Why HTTP cannot carry ``response``'s status line or headers; None if it can.
+
+    aiohttp checks every character it writes there, in C, and raises ValueError (TypeError
+    for a value that is no str) without saying where; this names the header or the reason.
+    """
+    reason = response.reason
+    if _FORBIDDEN.search(reason):
+        return _forbidden_reason(reason)
+    try:
+        _check_headers(response.headers.items())
+    except InvalidResponseError as error:
+        return error
+    return None
+
+
 def _check_headers(items: Iterable[tuple[object, object]]) -> None:
     """Raise unless every name and value is a str (an istr is one) without the control
     characters HTTP forbids in headers.
 
     Typed code passes only str, but any str: a value taken from a request could carry
-    "\r\n" and a header of the client's making. Untyped code can pass anything.
+    "\r\n" and a header of the client's making. Untyped code can pass anything. aiohttp
+    refuses both as it writes the headers; this finds which header it was.
     """
     for name, value in items:
-        # isprintable() settles the common case in a C scan of each; a tab, which HTTP
-        # allows in a value, is one of the few characters it sends on to the exact rule.
-        if isinstance(name, str) and isinstance(value, str):
-            if name.isprintable() and value.isprintable():
-                continue
-        else:
+        if not (isinstance(name, str) and isinstance(value, str)):
             raise _not_str_headers()
         if _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
             raise _forbidden_header(name)
@@ -299,11 +326,14 @@ def _content_type(
 
 
 def _headers(headers: Headers) -> CIMultiDict[str]:
-    """Headers other than a dict (a dict goes over the defaults' template in _build)."""
+    """Headers other than a dict (aiohttp copies a dict itself), in the order given."""
     merged: CIMultiDict[str] = CIMultiDict()
     if isinstance(headers, Mapping):
-        _check_headers(headers.items())
-        merged.extend(headers.items())
+        try:
+            merged.extend(headers.items())
+        except TypeError:
+            # multidict takes only str names.
+            raise _not_str_headers() from None
         return merged
     # Checked as an object: untyped code can pass anything here.
     given: object = headers
@@ -314,6 +344,7 @@ def _headers(headers: Headers) -> CIMultiDict[str]:
     for pair in pairs:
         if not isinstance(pair, tuple) or len(pair) != 2:
             raise InvalidResponseError("headers with an entry that is not a (name, value) pair")
-        _check_headers((pair,))
+        if not isinstance(pair[0], str):
+            raise _not_str_headers()
         merged.add(*pair)
     return merged
