@@ -185,60 +185,22 @@ def _route_handler(
     service: Service,
 ) -> AiohttpHandler:
     """The aiohttp handler for one route: convert groups, call, normalize, answer errors."""
-    options = service.options.http
-    middlewares = tuple(service.http_middleware)
-    # Only a middleware can pass extra arguments; without one, skip inspecting the handler.
-    accepts = _accepted_names(call) if middlewares else None
-    conversions = spec.conversions
     defaults = errors.defaults
-    max_size = options.client_max_bytes
+    max_size = service.options.http.client_max_bytes
     where = spec.where
-    required = spec.required_groups
-    group_count = len(spec.groups)
-    reader = Reader(conversions, required, group_count, spec.inputs) if spec.inputs else None
-    # Looked up once: the route has inputs and a body, inputs only, or neither. Without a
-    # body or middleware, the inputs are read by code that then calls the handler itself.
-    read_body = reader.read_body if reader is not None and reader.has_body else None
-    read_inputs = reader.read if reader is not None and not reader.has_body else None
-    invoke = (
-        reader.caller(call)
-        if reader is not None and not reader.has_body and not middlewares
-        else None
-    )
+    invoke = _invoker(spec, call, service)
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             try:
-                # aiohttp has read (and kept) request.headers before any handler runs;
-                # request.content_length would be one more Python call on every request.
-                length = request.headers.get(hdrs.CONTENT_LENGTH)
-                if length is not None and int(length) > max_size:
-                    raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
-                # A url without groups has nothing in match_info: reading it is a call.
-                kwargs: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
-                if invoke is not None:
-                    value = await invoke(request, kwargs)
-                else:
-                    if read_inputs is not None:
-                        kwargs = read_inputs(request, kwargs)
-                    elif read_body is not None:
-                        kwargs = await read_body(request, kwargs)
-                    elif conversions or len(kwargs) < group_count:
-                        kwargs = group_arguments(
-                            kwargs, conversions, required, group_count, request
+                # A GET has no body: one attribute test spares it the header lookup.
+                if request.body_exists:
+                    length = request.headers.get(hdrs.CONTENT_LENGTH)
+                    if length is not None and int(length) > max_size:
+                        raise web.HTTPRequestEntityTooLarge(
+                            max_size=max_size, actual_size=int(length)
                         )
-                    if middlewares:
-                        value = await through(
-                            middlewares,
-                            service,
-                            request,
-                            lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
-                        )
-                    elif kwargs:
-                        value = await call(request, **kwargs)
-                    else:
-                        # Without a keyword argument the call skips building a dict for them.
-                        value = await call(request)
+                value = await invoke(request)
                 response = normalize(value, defaults)
                 if response is value or finish.every_response:
                     # normalize() gives the responses it builds the Server header.
@@ -274,6 +236,73 @@ def _route_handler(
         return response
 
     return handle
+
+
+def _invoker(
+    spec: RouteSpec, call: Callable[..., Awaitable[ResponseValue]], service: Service
+) -> Callable[[web.Request], Awaitable[ResponseValue]]:
+    """How a route calls its handler: with its url groups, inputs and body, through the
+    service's middleware. Chosen once per route, so that a request pays only for what its
+    route declares: a route with none of them calls the handler itself."""
+    middlewares = tuple(service.http_middleware)
+    conversions = spec.conversions
+    required = spec.required_groups
+    group_count = len(spec.groups)
+    reader = Reader(conversions, required, group_count, spec.inputs) if spec.inputs else None
+    body_reader = reader if reader is not None and reader.has_body else None
+    if reader is not None and body_reader is None and not middlewares:
+        # Code written for the route reads its inputs and calls the handler by name.
+        caller = reader.caller(call)
+        if caller is not None:
+            return caller
+
+    def arguments(request: web.Request) -> Mapping[str, object]:
+        """The handler's keyword arguments but a body."""
+        # A url without groups has nothing in match_info: reading it is a call.
+        match_info: Mapping[str, object] = request.match_info if group_count else _NO_GROUPS
+        if reader is not None:
+            return reader.read(request, match_info)
+        if conversions or len(match_info) < group_count:
+            return group_arguments(match_info, conversions, required, group_count, request)
+        return match_info
+
+    async def with_body(request: web.Request) -> Mapping[str, object]:
+        """The handler's keyword arguments, the body's included."""
+        assert body_reader is not None
+        match_info = request.match_info if group_count else _NO_GROUPS
+        return await body_reader.read_body(request, match_info)
+
+    if middlewares:
+        # Only a middleware can pass extra arguments; without one, the handler's
+        # signature is never looked at.
+        accepts = _accepted_names(call)
+
+        async def through_middleware(request: web.Request) -> ResponseValue:
+            kwargs = arguments(request) if body_reader is None else await with_body(request)
+            return await through(
+                middlewares,
+                service,
+                request,
+                lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
+            )
+
+        return through_middleware
+    if body_reader is not None:
+        read_body = body_reader.read_body
+
+        async def call_with_body(request: web.Request) -> ResponseValue:
+            # with_body()'s work without its coroutine: this runs on every such request.
+            match_info = request.match_info if group_count else _NO_GROUPS
+            return await call(request, **await read_body(request, match_info))
+
+        return call_with_body
+    if reader is None and not group_count:
+        return call
+
+    def with_arguments(request: web.Request) -> Awaitable[ResponseValue]:
+        return call(request, **arguments(request))
+
+    return with_arguments
 
 
 def _accepted_names(call: Callable[..., object]) -> frozenset[str] | None:

@@ -184,7 +184,7 @@ class InputsReader(Protocol):
 
 
 # Reads the inputs of one route without a body and calls its handler with them.
-InputsCaller: TypeAlias = Callable[[web.Request, Mapping[str, object]], Awaitable[ResponseValue]]
+InputsCaller: TypeAlias = Callable[[web.Request], Awaitable[ResponseValue]]
 
 
 _LOCATIONS: Final[tuple[tuple[Location, str], ...]] = (
@@ -238,7 +238,9 @@ def inputs_caller(
         return None
     namespace = _namespace(conversions)
     namespace["call"] = call
-    lines = ["def invoke(request, match_info, /):", "    found = []"]
+    lines = ["def invoke(request, /):", "    found = []"]
+    if conversions is not None:
+        lines.append("    match_info = request.match_info")
     passed: list[str] = []
     for index, value in enumerate(_each(values), 1):
         if not value.required:
@@ -288,11 +290,11 @@ def _reading(
 ) -> list[str]:
     """The lines that read the url groups into ``kwargs``, and each input into
     ``kwargs[name]`` or, ``into_locals``, into ``arg_<n>``; errors go to ``found``."""
-    lines = [
-        "    kwargs = {}"
-        if conversions is None
-        else "    kwargs = groups(match_info, *conversions, found)"
-    ]
+    if conversions is not None:
+        lines = ["    kwargs = groups(match_info, *conversions, found)"]
+    else:
+        # The caller passes each input by name: without groups it has no dict to fill.
+        lines = [] if into_locals else ["    kwargs = {}"]
     index = 0
     for location, source in _LOCATIONS:
         if not values[location]:
