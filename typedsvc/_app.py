@@ -296,13 +296,24 @@ def _invoker(
             return await call(request, **await read_body(request, match_info))
 
         return call_with_body
-    if reader is None and not group_count:
+    if reader is not None:
+
+        def with_inputs(request: web.Request) -> Awaitable[ResponseValue]:
+            return call(request, **arguments(request))
+
+        return with_inputs
+    if not group_count:
         return call
 
-    def with_arguments(request: web.Request) -> Awaitable[ResponseValue]:
-        return call(request, **arguments(request))
+    def with_groups(request: web.Request) -> Awaitable[ResponseValue]:
+        # arguments()' work for a route with url groups only, without its call.
+        match_info = request.match_info
+        if conversions or len(match_info) < group_count:
+            kwargs = group_arguments(match_info, conversions, required, group_count, request)
+            return call(request, **kwargs)
+        return call(request, **match_info)
 
-    return with_arguments
+    return with_groups
 
 
 def _accepted_names(call: Callable[..., object]) -> frozenset[str] | None:
