@@ -415,9 +415,17 @@ async def test_inputs_middleware_values_still_reach_the_handler(serve: MakeClien
         async def me(self, request: web.Request, q: Query[str], user: str = "") -> str:
             return f"{user} {q}"
 
+        @typedsvc.http("POST", r"/notes/(?P<n>\d+)")
+        async def note(
+            self, request: web.Request, n: int, note: Body[dict[str, int]], user: str = ""
+        ) -> str:
+            return f"{user} {n} {note}"
+
     client = await serve(WithUser())
     # The query wins over a middleware value of the same name, as url groups do.
     assert await (await client.get("/me?q=query")).text() == "ada query"
+    posted = await client.post("/notes/7", json={"a": 1})
+    assert await posted.text() == "ada 7 {'a': 1}"
 
 
 DEFAULT_TAGS: list[str] = []

@@ -48,6 +48,10 @@ class Wrapped(typedsvc.Service):
     async def plain(self, request: web.Request) -> str:
         return "plain"
 
+    @typedsvc.http("GET", r"/double/(?P<n>-?\d+)")
+    async def double(self, request: web.Request, n: int) -> str:
+        return str(n * 2)
+
     @typedsvc.http("GET", r"/any")
     async def any_values(self, request: web.Request, /, **values: str) -> str:
         return ",".join(f"{k}={v}" for k, v in sorted(values.items()))
@@ -68,6 +72,7 @@ class Wrapped(typedsvc.Service):
             "/hello/bob", {}, 200, "outer(bob:ada:outer/inner)", id="order-and-extra-values"
         ),
         pytest.param("/plain", {}, 200, "outer(plain)", id="extra-values-not-declared"),
+        pytest.param("/double/-7", {}, 200, "outer(-14)", id="converted-url-group"),
         pytest.param("/any", {}, 200, "outer(unused=x,user=ada)", id="kwargs-take-every-value"),
         pytest.param("/hello/bob", {"X-Block": "1"}, 403, "blocked", id="short-circuit"),
         pytest.param("/missing", {}, 404, "outer(missing for ada)", id="around-error-handlers"),

@@ -466,6 +466,16 @@ def test_normalize_passes_a_stream_response_through() -> None:
         pytest.param({"charset": 8}, "a charset of type int", id="charset-int"),
         pytest.param(web.Response(status=700), "a response with status 700", id="aiohttp-700"),
         pytest.param(web.Response(status=99), "a response with status 99", id="aiohttp-99"),
+        pytest.param(
+            {"body": "x", "headers": {"Content-Type": 5}},
+            "headers whose names and values are not all str",
+            id="content-type-int-for-a-str-body",
+        ),
+        pytest.param(
+            (200, "x", [(1, "a")]),
+            "headers whose names and values are not all str",
+            id="tuple-header-name-int",
+        ),
         pytest.param({"headers": 5}, "headers of type int", id="headers-int"),
         pytest.param({"headers": "X-A: 1"}, "headers of type str", id="headers-str"),
         pytest.param(

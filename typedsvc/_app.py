@@ -266,19 +266,17 @@ def _invoker(
             return group_arguments(match_info, conversions, required, group_count, request)
         return match_info
 
-    async def with_body(request: web.Request) -> Mapping[str, object]:
-        """The handler's keyword arguments, the body's included."""
-        assert body_reader is not None
-        match_info = request.match_info if group_count else _NO_GROUPS
-        return await body_reader.read_body(request, match_info)
-
     if middlewares:
         # Only a middleware can pass extra arguments; without one, the handler's
         # signature is never looked at.
         accepts = _accepted_names(call)
 
         async def through_middleware(request: web.Request) -> ResponseValue:
-            kwargs = arguments(request) if body_reader is None else await with_body(request)
+            if body_reader is None:
+                kwargs = arguments(request)
+            else:
+                match_info = request.match_info if group_count else _NO_GROUPS
+                kwargs = await body_reader.read_body(request, match_info)
             return await through(
                 middlewares,
                 service,
@@ -291,12 +289,12 @@ def _invoker(
         read_body = body_reader.read_body
 
         async def call_with_body(request: web.Request) -> ResponseValue:
-            # with_body()'s work without its coroutine: this runs on every such request.
             match_info = request.match_info if group_count else _NO_GROUPS
             return await call(request, **await read_body(request, match_info))
 
         return call_with_body
     if reader is not None:
+        # A decorator hid the handler's defaults from the caller (see inputs_caller()).
 
         def with_inputs(request: web.Request) -> Awaitable[ResponseValue]:
             return call(request, **arguments(request))
