@@ -78,8 +78,10 @@ AIOHTTP_TARGETS: Final = {
     _http_servers.USERS_CREATE.key: 1.0,
     _http_servers.USERS_SEARCH.key: TARGET_VS_AIOHTTP,
 }
-# Loaded at once, each by its own wrk, after each scenario's runs one by one.
+# Loaded at once, each by its own wrk, after a request's runs one by one.
 PAIRED: Final[tuple[Label, Label]] = ("aiohttp", "typedsvc")
+# The requests whose issue targets a ratio to raw aiohttp get a paired run too.
+PAIRED_SECTIONS: Final = frozenset({"scenarios", "inputs"})
 RESULT_MARK: Final = "BENCH-RESULT "
 # Runs after wrk's own report: one line of JSON with exact numbers, so nothing is parsed
 # from wrk's rounded text. wrk's times are microseconds.
@@ -648,7 +650,7 @@ def measure(settings: Settings, groups: list[Group], wrk: str, script: Path) -> 
                     f"p99 {run.p99_ms:.2f} ms",
                     file=sys.stderr,
                 )
-            if group.section == "scenarios":
+            if group.section in PAIRED_SECTIONS:
                 pair = [server for server in group.servers if server.label in PAIRED]
                 runs = [
                     Run.of([part])
@@ -775,7 +777,7 @@ def paired_table(groups: list[Group], results: Results) -> list[str]:
         "|---|---:|---:|---:|---|",
     ]
     for index, group in enumerate(groups):
-        if group.section != "scenarios":
+        if group.section not in PAIRED_SECTIONS:
             continue
         aiohttp, typedsvc = results[index, "paired aiohttp"], results[index, "paired typedsvc"]
         each = ", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(typedsvc, aiohttp, strict=True))
@@ -908,7 +910,8 @@ def report(
         "",
         "## Paired: aiohttp and typedsvc loaded at once",
         "",
-        f"After each scenario's runs one by one, in every round: the aiohttp and typedsvc "
+        f"After the runs one by one of each scenario and each typed-input request, in every "
+        f"round: the aiohttp and typedsvc "
         f"servers both on CPU {SERVER_CPU} at the same time, each loaded by its own wrk on "
         f"CPU {WRK_CPU} with the settings above. The two share whatever the machine gives "
         "CPU 0 during those seconds, so a slow moment of the host (steal, a neighbour) "
