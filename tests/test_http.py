@@ -129,6 +129,19 @@ async def test_http_routing(serve: MakeClient, path: str, status: int, body: str
     assert response.headers["Server"] == "typedsvc"
 
 
+async def test_http_url_group_named_like_a_python_keyword_reaches_kwargs(
+    serve: MakeClient,
+) -> None:
+    class Keywords(typedsvc.Service):
+        @typedsvc.http("GET", r"/k/(?P<class>[a-z]+)/(?P<n>\d+)")
+        async def k(self, request: web.Request, /, **values: str) -> str:
+            return repr(sorted(values.items()))
+
+    client = await serve(Keywords())
+    response = await client.get("/k/abc/7")
+    assert (response.status, await response.text()) == (200, "[('class', 'abc'), ('n', '7')]")
+
+
 @pytest.mark.parametrize(
     ("path", "message"),
     [

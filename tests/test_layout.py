@@ -30,6 +30,7 @@ LAYERS: Final = {
     "service and definitions": {"_decorators", "_service", "_static", "_url_for", "_websocket"},
     "application and routing": {
         "_app",
+        "_body",
         "_extract",
         "_finish",
         "_normalize",

@@ -17,7 +17,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from typedsvc._access_log import AccessLogger, file_logger
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
-from typedsvc._extract import Reader, group_arguments
+from typedsvc._extract import Reader, group_arguments, groups_caller
 from typedsvc._finish import Finish, may_return_prepared
 from typedsvc._middleware import through
 from typedsvc._normalize import (
@@ -293,25 +293,20 @@ def _invoker(
             return await call(request, **await read_body(request, match_info))
 
         return call_with_body
-    if reader is not None:
-        # A decorator hid the handler's defaults from the caller (see inputs_caller()).
+    if reader is None:
+        if not group_count:
+            return call
+        # Code written for the route reads its url groups and calls the handler by name.
+        caller = groups_caller(conversions, required, spec.groups, call)
+        if caller is not None:
+            return caller
 
-        def with_inputs(request: web.Request) -> Awaitable[ResponseValue]:
-            return call(request, **arguments(request))
+    # Inputs whose defaults a decorator hid (see inputs_caller()), or a url group named
+    # like a Python keyword (see groups_caller()).
+    def with_arguments(request: web.Request) -> Awaitable[ResponseValue]:
+        return call(request, **arguments(request))
 
-        return with_inputs
-    if not group_count:
-        return call
-
-    def with_groups(request: web.Request) -> Awaitable[ResponseValue]:
-        # arguments()' work for a route with url groups only, without its call.
-        match_info = request.match_info
-        if conversions or len(match_info) < group_count:
-            kwargs = group_arguments(match_info, conversions, required, group_count, request)
-            return call(request, **kwargs)
-        return call(request, **match_info)
-
-    return with_groups
+    return with_arguments
 
 
 def _accepted_names(call: Callable[..., object]) -> frozenset[str] | None:
