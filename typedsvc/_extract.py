@@ -228,9 +228,8 @@ def groups_caller(
     group_arguments(), which fills in what is missing or raises the problem that lists every
     bad group. Against converting a copy of match_info and unpacking it into the call, about
     4,500 instructions a request for one int group and 1,000 for a str one (2 % and 0.5 % of
-    such a request, bench/instructions.py). None for a group
-    named like a Python keyword, which only a handler taking ``**kwargs`` can have: such a
-    route passes a dict.
+    such a request, bench/instructions.py). None for a group named like a Python keyword,
+    which only a handler taking ``**kwargs`` can have: such a route passes a dict.
     """
     if any(keyword.iskeyword(name) for name in groups):
         return None
