@@ -7,6 +7,7 @@ import re
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from conftest import MakeClient
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -155,3 +156,22 @@ async def test_dispatch_picks_the_first_matching_route(route_urls: list[str], pa
             else:
                 assert match_info.http_exception is not None
                 assert match_info.http_exception.status == (405 if expected is not None else 404)
+
+
+class Remembers(typedsvc.Service):
+    @typedsvc.http("GET", r"/seen")
+    async def seen(self, request: web.Request) -> str:
+        before = sorted(request.match_info)
+        # Allowed by aiohttp: the match_info is the request's own dict.
+        request.match_info["seen"] = "yes"
+        return repr(before)
+
+
+async def test_a_path_spelled_out_gets_a_match_info_of_its_own_per_request(
+    serve: MakeClient,
+) -> None:
+    # The values of such a path are worked out once, at start-up, and shared by its requests.
+    client = await serve(Remembers())
+    for _ in range(2):
+        response = await client.get("/seen")
+        assert (response.status, await response.text()) == (200, "[]")
