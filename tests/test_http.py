@@ -936,6 +936,23 @@ async def test_http_server_header_a_handler_sets_is_kept(serve: MakeClient) -> N
         assert response.headers.getall("Server") == ["mine"], path
 
 
+async def test_http_server_header_on_a_returned_aiohttp_response(serve: MakeClient) -> None:
+    # No handler of this service is declared to return a response it prepared, so no
+    # on_response_prepare signal is there to set the header, and with keep-alive on no
+    # response needs the closing verdict: returning it sets it.
+    class Made(typedsvc.Service):
+        options = Options(http=HttpOptions(keepalive_timeout=30))
+
+        @typedsvc.http("GET", r"/json")
+        async def json(self, request: web.Request) -> web.Response:
+            return web.json_response({"a": 1}, status=201)
+
+    client = await serve(Made())
+    response = await client.get("/json")
+    assert (response.status, await response.json()) == (201, {"a": 1})
+    assert response.headers.getall("Server") == ["typedsvc"]
+
+
 async def test_http_empty_server_header_leaves_aiohttp_default(serve: MakeClient) -> None:
     class Plain(typedsvc.Service):
         options = Options(http=HttpOptions(server_header=""))

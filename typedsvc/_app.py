@@ -202,8 +202,8 @@ def _route_handler(
                         )
                 value = await invoke(request)
                 response = normalize(value, defaults)
-                if response is value or finish.every_response:
-                    # normalize() gives the responses it builds the Server header.
+                if finish.every_response:
+                    # normalize() has set the Server header; this is the keep-alive verdict.
                     finish(request, response)
                 if type(value) in FROM_DEFAULTS:
                     return response

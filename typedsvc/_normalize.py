@@ -66,9 +66,9 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     """Turn any ``ResponseValue`` into an aiohttp response.
 
     ``status`` is used where the value sets none: 200 for handlers, the error's
-    status for ``http_error`` handlers. Every response built here carries the
-    ``Server`` header of ``defaults`` unless the value gave its own; an aiohttp
-    response is returned as it is. Raises :class:`InvalidResponseError` for a
+    status for ``http_error`` handlers. Every response returned carries the
+    ``Server`` header of ``defaults`` unless the value gave its own, an aiohttp
+    response the handler made included. Raises :class:`InvalidResponseError` for a
     value outside the union. A control character in a header the value gives is
     refused by aiohttp as it writes the headers: see :func:`refusal`.
     """
@@ -83,7 +83,7 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     # An aiohttp response of a type seen before is returned as it is, before the other
     # forms are tried: a set lookup spares a json_response() six isinstance() calls.
     if type(value) in _RESPONSE_TYPES:
-        return _checked(value)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # the set holds StreamResponse subclasses only
+        return _checked(value, defaults)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # the set holds StreamResponse subclasses only
     # The dict next: after str, the form most handlers return.
     if isinstance(value, dict):
         if not _DICT_KEYS.issuperset(value):
@@ -127,7 +127,7 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
     if isinstance(value, web.StreamResponse):
         if len(_RESPONSE_TYPES) < _MAX_RESPONSE_TYPES:
             _RESPONSE_TYPES.add(kind)
-        return _checked(value)
+        return _checked(value, defaults)
     raise _unsupported(value)
 
 
@@ -137,8 +137,9 @@ _RESPONSE_TYPES: Final[set[type]] = set()
 _MAX_RESPONSE_TYPES: Final = 64
 
 
-def _checked(response: web.StreamResponse) -> web.StreamResponse:
-    """An aiohttp response the handler made, refused if its status is outside 200-599.
+def _checked(response: web.StreamResponse, defaults: Defaults) -> web.StreamResponse:
+    """An aiohttp response the handler made, with the service's Server header unless it has
+    its own; refused if its status is outside 200-599.
 
     aiohttp sends any status up to 999. (What it refuses to send, a control character in a
     header or the reason, the route's handler finds out by preparing the response.) A
@@ -147,6 +148,10 @@ def _checked(response: web.StreamResponse) -> web.StreamResponse:
     status = response.status
     if not 200 <= status <= 599 and not response.prepared:
         raise _bad_status(status)
+    if defaults.server:
+        # On a response the handler prepared itself this changes nothing that is sent (its
+        # headers are out), and costs less than asking whether it was prepared.
+        response.headers.setdefault(hdrs.SERVER, defaults.server)
     return response
 
 
@@ -189,16 +194,17 @@ def _build(
     # The handler's headers are copied as they are: aiohttp refuses a control character in
     # them as it writes them, and the route's handler prepares such a response to hear it
     # (see refusal()), so the common case scans them once, in C.
-    given: Headers | None = headers
-    if headers is not None and not isinstance(headers, dict):
+    if headers is None:
+        merged: CIMultiDict[str] = CIMultiDict()
+    elif isinstance(headers, dict):
+        try:
+            merged = CIMultiDict(headers)
+        except TypeError:
+            # multidict takes only str names.
+            raise _not_str_headers() from None
+    else:
         # Pairs may repeat a name (two Set-Cookie).
-        given = _headers(headers)
-    try:
-        response = web.Response(status=status, reason=reason, headers=given)
-    except TypeError:
-        # multidict takes only str names.
-        raise _not_str_headers() from None
-    merged = response.headers
+        merged = _headers(headers)
     if content_type is not None or charset is not None:
         # Checked as objects: untyped code can pass anything here.
         for field_name, given_value in (("content_type", content_type), ("charset", charset)):
@@ -220,7 +226,7 @@ def _build(
         else:
             raise _not_str_headers()
         try:
-            response.body = body.encode(encoding)
+            body = body.encode(encoding)
         except (LookupError, ValueError) as exc:
             if _FORBIDDEN.search(announced):
                 # A charset such as "\0" names no codec, and is no header either.
@@ -228,11 +234,10 @@ def _build(
             raise InvalidResponseError(
                 f"a str body that cannot be sent as {encoding}: {exc}"
             ) from None
-    elif isinstance(body, bytes):
-        response.body = body
-    else:
+    elif not isinstance(body, bytes):
         raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
-    return response
+    # Made with its headers and body complete: setting either on a response costs more.
+    return web.Response(body=body, status=status, reason=reason, headers=merged)
 
 
 def refusal(response: web.StreamResponse) -> InvalidResponseError | None:
