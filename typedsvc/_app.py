@@ -193,13 +193,13 @@ def _route_handler(
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             try:
-                # A GET has no body: one attribute test spares it the header lookup.
-                if request.body_exists:
-                    length = request.headers.get(hdrs.CONTENT_LENGTH)
-                    if length is not None and int(length) > max_size:
-                        raise web.HTTPRequestEntityTooLarge(
-                            max_size=max_size, actual_size=int(length)
-                        )
+                # Looked up directly: aiohttp reads the request's headers anyway, and asking
+                # request.body_exists first costs a call more on every request.
+                length = request.headers.get(hdrs.CONTENT_LENGTH)
+                if length is not None and int(length) > max_size:
+                    raise web.HTTPRequestEntityTooLarge(
+                        max_size=max_size, actual_size=int(length)
+                    )
                 value = await invoke(request)
                 response = normalize(value, defaults)
                 if finish.every_response:
