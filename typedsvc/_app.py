@@ -197,9 +197,7 @@ def _route_handler(
                 # request.body_exists first costs a call more on every request.
                 length = request.headers.get(hdrs.CONTENT_LENGTH)
                 if length is not None and int(length) > max_size:
-                    raise web.HTTPRequestEntityTooLarge(
-                        max_size=max_size, actual_size=int(length)
-                    )
+                    raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
                 value = await invoke(request)
                 response = normalize(value, defaults)
                 if finish.every_response:

@@ -211,7 +211,7 @@ def inputs_reader(
         "        raise problem(request, found)",
         "    return kwargs",
     ]
-    read: InputsReader = _compiled(lines, namespace, "read")
+    read: InputsReader = _compiled(lines, namespace, "read", "inputs")
     return read
 
 
@@ -261,7 +261,7 @@ def groups_caller(
         lines += ["    try:", *reads, "    except ValueError:", f"        return {general}"]
     passed = ", ".join(f"{name}=arg_{index}" for index, name in enumerate(groups, 1))
     lines.append(f"    return call(request, {passed})")
-    invoke: InputsCaller = _compiled(lines, namespace, "invoke")
+    invoke: InputsCaller = _compiled(lines, namespace, "invoke", "url groups")
     return invoke
 
 
@@ -304,7 +304,7 @@ def inputs_caller(
         "        raise problem(request, found)",
         f"    return call(request, {', '.join([*groups, *passed])})",
     ]
-    invoke: InputsCaller = _compiled(lines, namespace, "invoke")
+    invoke: InputsCaller = _compiled(lines, namespace, "invoke", "inputs")
     return invoke
 
 
@@ -396,8 +396,9 @@ def _reading(
     return lines
 
 
-def _compiled(lines: list[str], namespace: dict[str, Any], name: str) -> Any:
-    exec(compile("\n".join(lines), f"<typedsvc inputs {name}>", "exec"), namespace)
+def _compiled(lines: list[str], namespace: dict[str, Any], name: str, reads: str) -> Any:
+    # The file name a traceback through the code shows: "<typedsvc inputs invoke>".
+    exec(compile("\n".join(lines), f"<typedsvc {reads} {name}>", "exec"), namespace)
     return namespace[name]
 
 
