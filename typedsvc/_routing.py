@@ -385,7 +385,7 @@ class Shortcut(_TypedsvcResource):
             return None, set()
         if not self._prefix:
             # A path that a route spells out in full, looked up here as resolve_now() would:
-            # most requests end here, and the call saves 900 instructions on each of them.
+            # most requests end here, each spared the 900 instructions of calling it.
             resolved = service.exact.get(request.rel_url.path_safe)
             if resolved is not None:
                 found = resolved.by_method.get(request.method)
