@@ -94,6 +94,29 @@ async def test_inputs_query_values_convert(serve: MakeClient, query: str, expect
     assert (response.status, await response.text()) == (200, expected)
 
 
+class Numbers(typedsvc.Service):
+    @typedsvc.http("GET", r"/sum")
+    async def total(self, request: web.Request, n: Query[list[int]] = []) -> str:  # noqa: B006 - typedsvc passes a list of its own when given
+        return str(sum(n))
+
+
+async def test_inputs_repeated_query_values_each_convert(serve: MakeClient) -> None:
+    client = await serve(Numbers())
+    valid = await client.get("/sum?n=1&n=2&n=39")
+    assert (valid.status, await valid.text()) == (200, "42")
+    # Every value that does not convert is listed, not only the first.
+    invalid = await client.get("/sum?n=1&n=x&n=2.5")
+    errors = (await invalid.json())["errors"]
+    assert {(error["in"], error["name"]) for error in errors} == {("query", "n")}
+    assert (invalid.status, [error["message"] for error in errors]) == (
+        400,
+        [
+            "query parameter \"n\" must be int, got 'x'.",
+            "query parameter \"n\" must be int, got '2.5'.",
+        ],
+    )
+
+
 async def test_inputs_headers_and_cookies_convert(serve: MakeClient) -> None:
     client = await serve(Search())
     response = await client.get(

@@ -538,6 +538,17 @@ def test_normalize_encodes_with_a_default_content_type_charset() -> None:
     assert response.body == b"\xe9"
 
 
+def test_normalize_refuses_a_str_the_default_charset_cannot_encode() -> None:
+    with pytest.raises(
+        InvalidResponseError,
+        match=exactly(
+            "a str body that cannot be sent as ascii: 'ascii' codec can't encode character "
+            "'\\xe9' in position 0: ordinal not in range(128)"
+        ),
+    ):
+        normalize("é", Defaults(charset="ascii"))
+
+
 def test_normalize_takes_a_tab_in_a_header_value() -> None:
     response = normalize_untyped({"body": "", "headers": {"X-A": "a\tb"}})
     assert response.headers["X-A"] == "a\tb"

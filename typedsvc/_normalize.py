@@ -331,7 +331,7 @@ def _content_type(
 
 
 def _headers(headers: Headers) -> CIMultiDict[str]:
-    """Headers other than a dict (aiohttp copies a dict itself), in the order given."""
+    """Headers other than a dict (_build() copies a dict itself), in the order given."""
     merged: CIMultiDict[str] = CIMultiDict()
     if isinstance(headers, Mapping):
         try:
