@@ -1,16 +1,16 @@
 """HTTP throughput of typedsvc beside raw aiohttp and tomodachi 0.29.0, measured with wrk.
 
-Every server runs from bench/.venv-bench (tomodachi==0.29.0, the aiohttp version of .venv,
-uvloop and typedsvc installed editable with --no-deps), so all share one interpreter and one
-aiohttp; tomodachi never lands in .venv. Each server is its own process pinned to CPU 0
-(``taskset -c 0``) and wrk is pinned to CPU 1. Rounds are interleaved: every scenario runs
-on aiohttp, typedsvc and tomodachi back to back, then the next scenario, then the next
-round; within a round, each server's run is made of 1 s slices taken in turn with the
-other servers' (A B C, C B A, A B C ...), so that a slow few seconds of the host fall on
-all of them. Every round starts the servers afresh, so that the median is over several
-memory layouts of each process. Prints a markdown table and writes it to bench/results/latest.md, or
-latest-uvloop.md with --loop uvloop (--quick, a smoke test of this script, writes
-bench/results/quick.md).
+Every server runs from bench/.venv-bench (tomodachi==0.29.0, uvloop, typedsvc installed
+editable with --no-deps, and .venv's versions of aiohttp, its libraries and msgspec), so all
+share one interpreter and one aiohttp; tomodachi never lands in .venv. Each server is its
+own process pinned to CPU 0 (``taskset -c 0``) and wrk is pinned to CPU 1. Rounds are
+interleaved: every scenario runs on aiohttp, typedsvc and tomodachi back to back, then the
+next scenario, then the next round; within a round, each server's run is made of 1 s slices
+taken in turn with the other servers' (A B C, C B A, A B C ...), so that a slow few seconds
+of the host fall on all of them. Every round starts the servers afresh, so that the median
+is over several memory layouts of each process. Prints a markdown table and writes it to
+bench/results/latest.md, or latest-uvloop.md with --loop uvloop (--quick, a smoke test of
+this script, writes bench/results/quick.md).
 
 Usage: ./bench/run [--rounds 3] [--duration 5] [--connections 32] [--loop asyncio|uvloop]
        [--quick]
