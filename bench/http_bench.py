@@ -86,7 +86,7 @@ PAIRED_SECTIONS: Final = frozenset({"scenarios", "inputs"})
 RESULT_MARK: Final = "BENCH-RESULT "
 # Runs after wrk's own report: one line of JSON with exact numbers, so nothing is parsed
 # from wrk's rounded text. wrk's times are microseconds.
-_WRK_SCRIPT: Final = f"""\
+WRK_SCRIPT: Final = f"""\
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -662,9 +662,9 @@ def measure(
     for round_number in range(1, settings.rounds + 1):
         # A process's memory layout (where address-space randomization puts its heap and
         # libraries, the order Python's hash seed gives its dicts) moves its speed by a few
-        # percent for as long as it lives: two identical aiohttp servers kept a ratio of
-        # 0.97 in one start and 1.02 in another. Fresh processes each round make the
-        # rounds' median one over several layouts, not one draw for the whole run.
+        # percent for as long as it lives: the median ratio of two identical aiohttp servers
+        # went from 0.97 to 1.04 over six starts (bench/layout.py). Fresh processes each
+        # round make the rounds' median one over several layouts, not one draw a run.
         if round_number > 1:
             stop(all_servers)
             if _common.revision() != revision:
@@ -1087,7 +1087,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="typedsvc-http-bench-") as tmp:
         workdir = Path(tmp)
         script = workdir / "done.lua"
-        script.write_text(_WRK_SCRIPT)
+        script.write_text(WRK_SCRIPT)
         try:
             all_servers, groups = plan(settings, workdir)
             known["load average before"] = _load_average()
