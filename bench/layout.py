@@ -39,10 +39,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=3, help="seconds a run (default 3)")
     parser.add_argument("--path", default="/json", help="the request (default /json)")
     args = parser.parse_args()
-    scenario = next(
-        (s for s in _http_servers.SCENARIOS if s.path == args.path),
-        None,
-    )
+    scenario = next((s for s in _http_servers.SCENARIOS if s.path == args.path), None)
     if scenario is None:
         paths = ", ".join(s.path for s in _http_servers.SCENARIOS)
         sys.exit(f"--path must be one of {paths}.")
@@ -59,6 +56,7 @@ def main() -> None:
         pair: list[http_bench.Server] = []
         for name, port in zip(("first", "second"), http_bench.free_ports(2), strict=True):
             command = http_bench.server_command("aiohttp", file, port, "asyncio", False)
+            # Both serve the one file; a Server's own file only names its log (first.log).
             server = http_bench.Server("aiohttp", name, port, workdir / f"{name}.py", command)
             server.checks.append(scenario)
             pair.append(server)
@@ -67,7 +65,8 @@ def main() -> None:
             for start in range(1, args.starts + 1):
                 http_bench.start(pair, workdir)
                 http_bench.check(pair, "asyncio")
-                http_bench.wrk_runs(wrk, script, pair, scenario, 1, 32)
+                # Untimed, as ./bench/run's first run of each request.
+                http_bench.wrk_runs(wrk, script, pair, scenario, http_bench.WARMUP_S, 32)
                 ratios = []
                 for _ in range(args.runs):
                     first, second = http_bench.wrk_runs(
