@@ -667,10 +667,11 @@ def measure(
         # round make the rounds' median one over several layouts, not one draw a run.
         if round_number > 1:
             stop(all_servers)
-            if _common.revision() != revision:
+            now = _common.revision()
+            if now != revision:
                 sys.exit(
                     f"The checkout changed during the run ({revision} when it started, "
-                    f"{_common.revision()} now): the rounds would serve different code."
+                    f"{now} now): the rounds would serve different code."
                 )
         print(f"Starting {len(all_servers)} servers in {workdir}", file=sys.stderr)
         start(all_servers, workdir)
