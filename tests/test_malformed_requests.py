@@ -4,6 +4,8 @@ log line, and the service answering the next client."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import logging
 
 import pytest
@@ -31,9 +33,13 @@ class Limited(typedsvc.Service):
     async def echo(self, request: web.Request) -> bytes:
         return await request.read()
 
+    @typedsvc.http("POST", r"/typed")
+    async def typed(self, request: web.Request, value: typedsvc.Body[dict[str, int]]) -> str:
+        return repr(value)
 
-def post(headers: bytes, body: bytes = b"") -> bytes:
-    return b"POST /echo HTTP/1.1\r\nHost: t\r\n" + headers + b"\r\n" + body
+
+def post(headers: bytes, body: bytes = b"", path: bytes = b"/echo") -> bytes:
+    return b"POST " + path + b" HTTP/1.1\r\nHost: t\r\n" + headers + b"\r\n" + body
 
 
 CHUNKED = b"Transfer-Encoding: chunked\r\n"
@@ -185,3 +191,110 @@ async def test_body_within_client_max_size_keeps_the_connection(serve: MakeClien
     assert port is not None
     answer = await exchange(port, post(b"Content-Length: 3\r\n", b"abc"), wait=0.2)
     assert (answer.status, answer.body, answer.closed) == (200, b"abc", False)
+
+
+def encoded(coding: bytes, body: bytes, path: bytes) -> bytes:
+    """A JSON request whose body says it has ``coding`` applied."""
+    return post(
+        b"Content-Type: application/json\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n"
+        % (coding, len(body)),
+        body,
+        path,
+    )
+
+
+async def test_body_decoded_from_its_content_encoding(serve: MakeClient) -> None:
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    answer = await exchange(port, encoded(b"gzip", gzip.compress(b'{"a": 1}'), b"/typed"), wait=0.2)
+    assert (answer.status, answer.body, answer.closed) == (200, b"{'a': 1}", False)
+
+
+@pytest.mark.parametrize("coding", [b"gzip", b"deflate"])
+@pytest.mark.parametrize("path", [b"/echo", b"/typed"])
+async def test_body_that_does_not_decode_from_its_content_encoding_is_a_400_and_closed(
+    serve: MakeClient, coding: bytes, path: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Depending on the coding and aiohttp's parser, aiohttp answers on its own or hands the
+    # error to the body's reader; either way the client is at fault, and told so.
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    with caplog.at_level(logging.INFO):
+        answer = await exchange(port, encoded(coding, b'{"a": 1}', path))
+    assert answer.status == 400
+    assert answer.closed
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert not [record for record in caplog.records if record.exc_info]
+    assert (await exchange(port, b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", wait=0.1)).status == 200
+
+
+async def test_body_that_does_not_decode_into_a_body_parameter_is_a_problem(
+    serve: MakeClient,
+) -> None:
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    answer = await exchange(port, encoded(b"gzip", b'{"a": 1}', b"/typed"))
+    message = 'the request body could not be decoded from its Content-Encoding "gzip".'
+    assert (answer.status, answer.headers["Content-Type"]) == (400, "application/problem+json")
+    assert json.loads(answer.body) == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": message,
+        "errors": [{"in": "body", "name": "$", "message": message}],
+    }
+    assert answer.headers["Connection"] == "close"
+
+
+class LimitedWithBadRequestHandler(Limited):
+    @typedsvc.http_error(400)
+    async def bad_request(self, request: web.Request) -> str:
+        return "bad request, handled"
+
+
+@pytest.mark.parametrize(
+    ("service", "body"),
+    [
+        pytest.param(Limited, b"400: Bad Request", id="aiohttp"),
+        pytest.param(
+            LimitedWithBadRequestHandler, b"bad request, handled", id="http_error-handler"
+        ),
+    ],
+)
+async def test_body_that_does_not_decode_for_a_handler_that_reads_it_is_a_400(
+    serve: MakeClient,
+    service: type[typedsvc.Service],
+    body: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = await serve(service())
+    port = client.url("/").port
+    assert port is not None
+    with caplog.at_level(logging.DEBUG):
+        answer = await exchange(port, encoded(b"gzip", b'{"a": 1}', b"/echo"))
+    assert (answer.status, answer.body) == (400, body)
+    assert answer.headers["Connection"] == "close"
+    assert answer.closed
+    lines = [
+        (record.name, record.levelname, record.getMessage())
+        for record in caplog.records
+        if record.name in ("typedsvc", "aiohttp.server")
+    ]
+    assert lines == [
+        (
+            "typedsvc",
+            "INFO",
+            '"Limited.echo": the request body could not be decoded from its '
+            'Content-Encoding "gzip"',
+        ),
+        # aiohttp fails to read the rest of the body after the response, and closes.
+        (
+            "aiohttp.server",
+            "DEBUG",
+            "A request body that could not be read ended its connection: "
+            "Can not decode content-encoding: gzip",
+        ),
+    ]

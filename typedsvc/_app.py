@@ -16,6 +16,7 @@ from aiohttp.abc import AbstractMatchInfo
 from aiohttp.http_exceptions import HttpProcessingError
 
 from typedsvc._access_log import AccessLogger, file_logger
+from typedsvc._body import unreadable
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
 from typedsvc._extract import Reader, group_arguments, groups_caller
 from typedsvc._finish import Finish, may_return_prepared
@@ -353,12 +354,13 @@ async def _failed(
         # stream to it: no fault of the service, and there is no one left to answer.
         LOGGER.debug('"%s": the client closed the connection before it was answered.', where)
         return web.Response(status=CLIENT_CLOSED_REQUEST, reason="Client Closed Request")
-    if isinstance(exc, HttpProcessingError):
-        # A body that cannot be read (a broken chunk): the client's mistake, answered as
-        # aiohttp answers a request it cannot parse, closing the connection, whose next
-        # request cannot be told from the rest of this one. (aiohttp's C parser never
-        # hands this error to the handler: see tests/test_disconnects.py.)
-        LOGGER.info('"%s": the request body could not be read: %s', where, exc.message)
+    if isinstance(exc, HttpProcessingError | web.RequestPayloadError):
+        # A body that cannot be read (a broken chunk, one that does not decompress): the
+        # client's mistake, answered as aiohttp answers a request it cannot parse, closing
+        # the connection, whose next request cannot be told from the rest of this one.
+        # (aiohttp's C parser never hands a broken chunk to the handler: see
+        # tests/test_disconnects.py.)
+        LOGGER.info('"%s": %s', where, unreadable(request, exc))
         refused = web.HTTPBadRequest()
         refused.force_close()
         return await errors.for_http_exception(request, refused)
@@ -419,14 +421,15 @@ class _ErrorHandlers:
         # The rest of a body over client_max_size may still be on its way, and is not read:
         # the connection ends with this answer, and says so (aiohttp would otherwise read on
         # for up to 10 s, then close the connection unannounced).
-        closes = exc.status == web.HTTPRequestEntityTooLarge.status_code
-        if closes:
+        if exc.status == web.HTTPRequestEntityTooLarge.status_code:
             exc.force_close()
         if exc.status not in self._handlers:
             # aiohttp renders the exception with its own body and headers.
             raise exc
         response = await self._run(request, exc.status, exc)
-        if closes:
+        if exc.keep_alive is False:
+            # The exception ends its connection (see above; a body that could not be read
+            # too): the handler's answer does as well.
             response.force_close()
         return response
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any, Final, TypeAlias
 
 import msgspec
-from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 
 from typedsvc._problems import UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE, InputError
 
 _TOO_DEEP: Final = "the request body is nested too deeply to decode."
+# What reading a request's body raises when the client sent one that cannot be read (see
+# unreadable()), or left while it was read.
+BODY_READ_ERRORS: Final = (HttpProcessingError, web.RequestPayloadError, ConnectionError)
 
 
 class JsonBody:
@@ -45,8 +48,8 @@ class JsonBody:
         try:
             # Over client_max_size, this raises aiohttp's 413.
             data = await request.read()
-        except (ConnectionError, HttpProcessingError) as exc:
-            errors.append(InputError("body", "$", f"the request body could not be read: {exc}."))
+        except BODY_READ_ERRORS as exc:
+            errors.append(InputError("body", "$", f"{unreadable(request, exc)}."))
             return
         try:
             try:
@@ -76,6 +79,22 @@ class JsonBody:
             raise error
         decoded: JsonValue = msgspec.json.decode(data)
         return msgspec.convert(_whole_floats_as_ints(decoded), self._type)
+
+
+def unreadable(request: web.Request, exc: Exception) -> str:
+    """Why the body of ``request`` could not be read, as a sentence without its full stop.
+
+    aiohttp's parser hands its error (a chunk that breaks off, a body that does not
+    decompress) to the reader as the cause of a ``RequestPayloadError``, or for a broken
+    chunk with its pure-Python parser, as it is.
+    """
+    cause = exc if isinstance(exc, HttpProcessingError) else exc.__cause__
+    if isinstance(cause, ContentEncodingError):
+        coding = request.headers.get(hdrs.CONTENT_ENCODING, "")
+        return f'the request body could not be decoded from its Content-Encoding "{coding}"'
+    if isinstance(cause, HttpProcessingError):
+        return f"the request body could not be read: {cause.message}"
+    return f"the request body could not be read: {exc}"
 
 
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"

@@ -161,7 +161,12 @@ class Reader:
         assert self._body is not None
         await self._body.read(request, kwargs, errors)
         if errors:
-            raise problem(request, errors)
+            refused = problem(request, errors)
+            if request.content.exception() is not None:
+                # A body aiohttp could not read: where it ends, and the next request on the
+                # connection begins, is unknown.
+                refused.force_close()
+            raise refused
         return kwargs
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import RequestPayloadError
 
 if TYPE_CHECKING:
     _Adapter = logging.LoggerAdapter[logging.Logger]
@@ -36,9 +37,17 @@ class ServerLog(_Adapter):
         **kwargs: object,
     ) -> None:
         if isinstance(exc_info, HttpProcessingError):
-            reason = exc_info.message.strip().splitlines()[0].rstrip(":")
             # aiohttp's own words ("Error handling request from %s") name the client.
-            self.info(f"{msg}: answered %d, %s", *args, exc_info.code, reason)
+            self.info(f"{msg}: answered %d, %s", *args, exc_info.code, _reason(exc_info))
+            return
+        if isinstance(exc_info, RequestPayloadError):
+            # After a response, aiohttp reads what is left of the request's body so that the
+            # connection can carry the next request. A body that could not be read (the
+            # route has answered it: see unreadable()) fails again there, and aiohttp closes
+            # the connection, as the response said it would.
+            cause = exc_info.__cause__
+            reason = _reason(cause) if isinstance(cause, HttpProcessingError) else exc_info
+            self.debug("A request body that could not be read ended its connection: %s", reason)
             return
         super().exception(
             msg,
@@ -49,6 +58,10 @@ class ServerLog(_Adapter):
             extra=extra,
             **kwargs,
         )
+
+
+def _reason(error: HttpProcessingError) -> str:
+    return error.message.strip().splitlines()[0].rstrip(":")
 
 
 SERVER_LOG: Final = ServerLog(logging.getLogger("aiohttp.server"))
