@@ -55,6 +55,11 @@ def test_example_api_conforms_to_its_openapi_document(
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             database=None,
+            # The same requests in every run. With a fresh seed per run, schemathesis now and
+            # then sends a "negative" query that its own encoding turns valid (an object
+            # {"6": {...}} for the integer page-size goes out as page-size=6) and reports the
+            # 200 as invalid data accepted: a flaky test, and not typedsvc's fault.
+            derandomize=True,
         )
         def conforms(case: schemathesis.Case[Any]) -> None:
             case.call_and_validate()
