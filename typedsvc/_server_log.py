@@ -5,7 +5,8 @@ limit, a Content-Length beside a Transfer-Encoding) with 400 and closes the conn
 then logs the parser's exception with its traceback at ERROR. That is a client's mistake,
 not the server's, and anyone can send them: a scanner would fill the error log. typedsvc
 hands aiohttp this logger instead, which writes such a request as one INFO line with the
-parser's reason, and passes every other record on as it is.
+parser's reason, a body it could not read as one DEBUG line (see below), and passes every
+other record on as it is.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ class ServerLog(_Adapter):
             return
         if isinstance(exc_info, RequestPayloadError):
             # After a response, aiohttp reads what is left of the request's body so that the
-            # connection can carry the next request. A body that could not be read (the
-            # route has answered it: see unreadable()) fails again there, and aiohttp closes
-            # the connection, as the response said it would.
+            # connection can carry the next request. A body that could not be read (a route
+            # that read it has answered 400 and said it closes: see unreadable()) fails again
+            # there, and aiohttp closes the connection.
             cause = exc_info.__cause__
             reason = _reason(cause) if isinstance(cause, HttpProcessingError) else exc_info
             self.debug("A request body that could not be read ended its connection: %s", reason)
