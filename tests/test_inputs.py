@@ -178,6 +178,31 @@ async def test_inputs_missing_and_bad_headers_and_cookies(serve: MakeClient) -> 
     ]
 
 
+async def test_inputs_an_int_of_more_digits_than_python_converts_is_a_400(
+    serve: MakeClient,
+) -> None:
+    # int() refuses more than 4300 digits (sys.get_int_max_str_digits()).
+    digits = "1" * 5000
+    shown = "1" * 60 + "..."
+    client = await serve(Search())
+    response = await client.get(f"/search?q=a&limit={digits}", headers={"X-Count": digits})
+    assert (await problem(response))["errors"] == [
+        {
+            "in": "query",
+            "name": "limit",
+            "message": f"query parameter \"limit\" must be int, got '{shown}'.",
+        }
+    ]
+    response = await client.get("/headers", headers={"X-Request-Id": "r", "X-Count": digits})
+    assert (await problem(response))["errors"] == [
+        {
+            "in": "header",
+            "name": "X-Count",
+            "message": f"header \"X-Count\" must be int, got '{shown}'.",
+        }
+    ]
+
+
 async def test_inputs_path_and_query_errors_together(serve: MakeClient) -> None:
     client = await serve(Search())
     ok = await client.get("/items/4?scale=3")
@@ -319,6 +344,17 @@ def one_error(status: int, location: str, name: str, message: str) -> dict[str, 
                 400, "body", "$", "the request body is not valid JSON: Input data was truncated."
             ),
             id="not-json",
+        ),
+        pytest.param(
+            "application/json",
+            b'{"name": "Ad\xff", "email": "a", "address": {"street": "x", "zip": 1}}',
+            one_error(
+                400,
+                "body",
+                "$",
+                "the request body is not valid JSON: it holds bytes that are not UTF-8.",
+            ),
+            id="not-utf-8",
         ),
         pytest.param(
             "text/plain",

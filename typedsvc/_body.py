@@ -12,6 +12,7 @@ from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 from typedsvc._problems import UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE, InputError
 
 _TOO_DEEP: Final = "the request body is nested too deeply to decode."
+_NOT_UTF8: Final = "the request body is not valid JSON: it holds bytes that are not UTF-8."
 # What reading a request's body raises when the client sent one that cannot be read (see
 # unreadable()), or left while it was read.
 BODY_READ_ERRORS: Final = (HttpProcessingError, web.RequestPayloadError, ConnectionError)
@@ -62,6 +63,9 @@ class JsonBody:
             errors.append(InputError("body", path, f"{message}.", UNPROCESSABLE))
         except msgspec.DecodeError as exc:
             errors.append(InputError("body", "$", f"the request body is not valid JSON: {exc}."))
+        except UnicodeDecodeError:
+            # msgspec checks the UTF-8 of the strings it decodes, and raises this.
+            errors.append(InputError("body", "$", _NOT_UTF8))
         except RecursionError:
             # Only a type that takes any JSON (object, Any) follows nesting this deep.
             errors.append(InputError("body", "$", _TOO_DEEP))

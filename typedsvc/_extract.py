@@ -385,16 +385,19 @@ def _reading(
             if convert is None:
                 lines += ["    else:", f"        {target} = text"]
                 continue
+            lines += ["    else:", "        try:"]
             if convert is to_int:
-                # The usual int, ASCII digits, without a call to to_int().
+                # The usual int, ASCII digits, without a call to to_int(). (int() refuses
+                # more than 4300 digits with a ValueError too.)
                 lines += [
-                    "    elif text.isdigit() and text.isascii():",
-                    f"        {target} = int(text)",
+                    "            if text.isdigit() and text.isascii():",
+                    f"                {target} = int(text)",
+                    "            else:",
+                    f"                {target} = convert_{index}(text)",
                 ]
+            else:
+                lines.append(f"            {target} = convert_{index}(text)")
             lines += [
-                "    else:",
-                "        try:",
-                f"            {target} = convert_{index}(text)",
                 "        except ValueError:",
                 f"            found.append(bad({where}, {field}, text, type_{index}))",
             ]
