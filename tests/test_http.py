@@ -161,6 +161,12 @@ async def test_http_url_group_named_like_a_python_keyword_reaches_kwargs(
             id="float-nan",
         ),
         pytest.param(
+            # Exponent notation, but more than a float holds: float() would make it inf.
+            "/convert/-1e999/12345678-1234-5678-1234-567812345678/red",
+            "url parameter \"f\" must be float, got '-1e999'.",
+            id="float-overflow",
+        ),
+        pytest.param(
             "/convert/1/not-a-uuid/red",
             "url parameter \"u\" must be UUID, got 'not-a-uuid'.",
             id="uuid",

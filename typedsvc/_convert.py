@@ -7,6 +7,7 @@ what the text must be, for the message a client gets.
 from __future__ import annotations
 
 import enum
+import math
 import re
 import uuid
 from collections.abc import Callable
@@ -59,10 +60,14 @@ def to_int(text: str) -> int:
 
 def to_float(text: str) -> float:
     """A float in decimal or exponent notation."""
-    # float() also takes "nan", "inf" and spaces, which no url should mean.
+    # float() also takes "nan", "inf" and spaces, which no url should mean, and makes inf of
+    # a number too large for a float.
     if not _FLOAT_RE.fullmatch(text):
         raise ValueError(text)
-    return float(text)
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(text)
+    return value
 
 
 def to_bool(text: str) -> bool:
