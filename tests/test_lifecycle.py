@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from rawhttp import exchange
 from served import TIMEOUT, Served, Start, write
 
 import typedsvc
@@ -132,6 +133,28 @@ async def test_access_log_file_gets_json_lines(tmp_path: Path) -> None:
         "user_agent": "tester",
     }
     assert (second["path"], second["status"]) == ("/missing", 404)
+
+
+async def test_access_log_file_line_for_a_header_that_is_not_utf_8(tmp_path: Path) -> None:
+    path = tmp_path / "access.jsonl"
+
+    class Logged(Recorded):
+        options = Options(http=HttpOptions(access_log=str(path)))
+
+    async with TestClient(TestServer(typedsvc.create_app(Logged()), host="127.0.0.1")) as client:
+        port = client.port
+        assert port is not None
+        # aiohttp keeps such bytes as lone surrogates, which UTF-8 cannot encode.
+        answer = await exchange(
+            port, b"GET /events HTTP/1.1\r\nHost: t\r\nUser-Agent: a\xff\r\n\r\n"
+        )
+        assert answer.status == 200
+        for _ in range(100):
+            if path.exists() and path.read_text().count("\n") >= 1:
+                break
+            await asyncio.sleep(0.01)
+    (line,) = path.read_text().splitlines()
+    assert json.loads(line)["user_agent"] == "a\udcff"
 
 
 def test_access_log_option_rejects_an_empty_path() -> None:

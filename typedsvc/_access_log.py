@@ -90,7 +90,9 @@ def file_logger(path: str) -> tuple[logging.Logger, logging.Handler]:
     # Not from logging.getLogger: the manager would keep it, and its file, forever.
     logger = logging.Logger(f"typedsvc.access[{path}]", logging.INFO)
     # delay: the file is created by the first request, not by building the application.
-    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    # backslashreplace: aiohttp keeps the bytes of a header that are not UTF-8 as lone
+    # surrogates, which UTF-8 cannot encode; written as \udcff, they stay JSON.
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True, errors="backslashreplace")
     handler.setFormatter(JsonLinesFormatter())
     logger.addHandler(handler)
     logger.propagate = False
