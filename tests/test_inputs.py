@@ -18,6 +18,7 @@ from aiohttp import web
 from conftest import Client, MakeClient, problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rawhttp import exchange
 from typing_extensions import TypedDict
 
 import typedsvc
@@ -157,6 +158,25 @@ async def test_inputs_every_invalid_input_is_listed(serve: MakeClient) -> None:
             for name, message in zip(names, messages, strict=True)
         ],
     }
+
+
+async def test_inputs_header_and_cookie_bytes_that_are_not_utf_8_are_replaced(
+    serve: MakeClient,
+) -> None:
+    # As yarl does in the query: aiohttp would hand over lone surrogates, which neither a
+    # str body nor a JSON encoder takes.
+    client = await serve(Search())
+    port = client.port
+    assert port is not None
+    answer = await exchange(
+        port,
+        b"GET /headers HTTP/1.1\r\nHost: t\r\nX-Request-Id: a\xffb\r\n"
+        b"Cookie: session=c\xfe\r\n\r\n",
+    )
+    assert (answer.status, answer.body.decode()) == (
+        200,
+        "('a\ufffdb', 0, None, 'c\ufffd', 'light')",
+    )
 
 
 async def test_inputs_missing_and_bad_headers_and_cookies(serve: MakeClient) -> None:

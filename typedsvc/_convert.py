@@ -58,6 +58,14 @@ def to_int(text: str) -> int:
     return int(text)
 
 
+def to_text(text: str) -> str:
+    """A header's or cookie's text with each byte that is not UTF-8 made U+FFFD, as yarl does
+    in a query: aiohttp keeps them as lone surrogates, which no encoder takes."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def to_float(text: str) -> float:
     """A float in decimal or exponent notation."""
     # float() also takes "nan", "inf" and spaces, which no url should mean, and makes inf of

@@ -15,7 +15,7 @@ from typing import Any, Final, NamedTuple, Protocol, TypeAlias
 from aiohttp import web
 
 from typedsvc._body import JsonBody
-from typedsvc._convert import Converter, converter, to_int
+from typedsvc._convert import Converter, converter, to_int, to_text
 from typedsvc._inputs import Location
 from typedsvc._params import element_type
 from typedsvc._problems import (
@@ -90,7 +90,7 @@ class _Value(NamedTuple):
 
     name: str
     wire: str
-    # None for a str, which needs no converting.
+    # None for a str from the query, which needs no converting.
     convert: Converter | None
     type_name: str
     is_list: bool
@@ -130,12 +130,16 @@ class Reader:
                 continue
             assert source.type is not None
             assert source.type.scalar is not None
+            convert: Converter | None
             convert, type_name = converter(source.type.scalar, element_type(entry.annotation))
+            if convert is str:
+                # yarl has made U+FFFD of a query's bytes that are not UTF-8 already.
+                convert = None if source.location == "query" else to_text
             values[source.location].append(
                 _Value(
                     entry.name,
                     source.wire,
-                    None if convert is str else convert,
+                    convert,
                     type_name,
                     source.type.is_list,
                     not entry.has_default,
