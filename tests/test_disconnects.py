@@ -42,6 +42,11 @@ class Slow(typedsvc.Service):
         self.finished.append("upload")
         return str(len(body))
 
+    @typedsvc.http("POST", r"/typed")
+    async def typed(self, request: web.Request, numbers: typedsvc.Body[list[int]]) -> str:
+        self.finished.append("typed")
+        return str(sum(numbers))
+
     @typedsvc.http("GET", r"/stream")
     async def stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
@@ -110,6 +115,34 @@ async def test_disconnect_leaves_no_error_and_no_task(
     statuses = {getattr(r, "status", None) for r in caplog.records if r.name == "typedsvc.access"}
     assert statuses == {499}
     assert (await client.get("/ok")).status == 200
+
+
+async def test_disconnect_while_a_body_parameter_is_read_is_a_499(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await serve(Slow())
+    port = client.url("/").port
+    assert port is not None
+    with caplog.at_level(logging.DEBUG, logger="typedsvc"):
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /typed HTTP/1.1\r\n"
+            + HEAD
+            + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[1, "
+        )
+        # The body is read before the handler runs: nothing of the service's to wait on.
+        await asyncio.sleep(0.1)
+        writer.transport.abort()
+        for _ in range(int(TIMEOUT / 0.02)):
+            if any(r.name == "typedsvc.access" for r in caplog.records):
+                break
+            await asyncio.sleep(0.02)
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in caplog.records if r.name == "typedsvc"] == [
+        '"Slow.typed": the client closed the connection before it was answered.'
+    ]
+    statuses = [getattr(r, "status", None) for r in caplog.records if r.name == "typedsvc.access"]
+    assert statuses == [499]
 
 
 async def test_disconnect_does_not_cancel_the_handler(

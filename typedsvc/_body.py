@@ -14,8 +14,9 @@ from typedsvc._problems import UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE, InputError
 _TOO_DEEP: Final = "the request body is nested too deeply to decode."
 _NOT_UTF8: Final = "the request body is not valid JSON: it holds bytes that are not UTF-8."
 # What reading a request's body raises when the client sent one that cannot be read (see
-# unreadable()), or left while it was read.
-BODY_READ_ERRORS: Final = (HttpProcessingError, web.RequestPayloadError, ConnectionError)
+# unreadable()). A client that leaves while it is read raises ConnectionError, which the
+# route's handler answers as it does a client that leaves at any other time (499).
+BODY_READ_ERRORS: Final = (HttpProcessingError, web.RequestPayloadError)
 
 
 class JsonBody:
