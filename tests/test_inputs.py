@@ -419,6 +419,34 @@ async def test_inputs_body_problems(
 
 
 @pytest.mark.parametrize(
+    ("head", "status", "body"),
+    [
+        pytest.param(b"PATCH /tags", 200, b"None", id="optional"),
+        pytest.param(
+            b"POST /users",
+            400,
+            json.dumps(
+                one_error(400, "body", "$", "the request body is required."), separators=(",", ":")
+            ).encode(),
+            id="required",
+        ),
+    ],
+)
+async def test_inputs_a_chunked_body_of_no_chunks_is_no_body(
+    serve: MakeClient, head: bytes, status: int, body: bytes
+) -> None:
+    client = await serve(Users())
+    port = client.port
+    assert port is not None
+    answer = await exchange(
+        port,
+        head + b" HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    )
+    assert (answer.status, answer.body) == (status, body)
+
+
+@pytest.mark.parametrize(
     ("query", "content_type", "body", "status"),
     [
         pytest.param("q=x", "text/plain", b"[1]", 400, id="400-over-415"),

@@ -36,8 +36,7 @@ class JsonBody:
         self, request: web.Request, kwargs: dict[str, object], errors: list[InputError]
     ) -> None:
         if not request.body_exists:
-            if self._required:
-                errors.append(InputError("body", "$", "the request body is required."))
+            self._absent(errors)
             return
         media_type = request.content_type
         if not is_json(media_type):
@@ -52,6 +51,10 @@ class JsonBody:
             data = await request.read()
         except BODY_READ_ERRORS as exc:
             errors.append(InputError("body", "$", f"{unreadable(request, exc)}."))
+            return
+        if not data:
+            # A chunked body of no chunks: no body, as a Content-Length of 0 is.
+            self._absent(errors)
             return
         try:
             try:
@@ -72,6 +75,10 @@ class JsonBody:
             errors.append(InputError("body", "$", _TOO_DEEP))
         else:
             kwargs[self._name] = value
+
+    def _absent(self, errors: list[InputError]) -> None:
+        if self._required:
+            errors.append(InputError("body", "$", "the request body is required."))
 
     def _integral_floats(self, data: bytes, error: msgspec.ValidationError) -> object:
         """The body decoded with its whole floats (``76.0``) read as ints; else ``error``.
