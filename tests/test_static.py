@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import os
 import re
+import socket
+import struct
 from pathlib import Path
 
 import pytest
@@ -514,3 +517,23 @@ async def test_http_static_symlink_to_a_dotfile_is_refused(serve: MakeClient, pu
     shown = await serve(site(public, serve_dotfiles=True))
     assert await raw_request(hidden, "/public/env-link") == (404, b"404: Not Found")
     assert await raw_request(shown, "/public/env-link") == (200, b"dotfile")
+
+
+async def test_http_static_client_that_resets_with_requests_queued_is_no_error(
+    serve: MakeClient, public: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # asyncio's sendfile raises RuntimeError("Transport is closing") for the files of the
+    # requests still queued when the client reset the connection.
+    client = await serve(site(public))
+    assert client.port is not None
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(5):
+            _, writer = await asyncio.open_connection("127.0.0.1", client.port)
+            writer.write(b"GET /public/a.txt HTTP/1.1\r\nHost: t\r\n\r\n" * 50)
+            await writer.drain()
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        # The server then serves a request of its own, after whatever was queued.
+        assert (await client.get("/public/a.txt")).status == 200
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 from typedsvc import _errors, _urls
 from typedsvc._errors import DefinitionError, checked
@@ -88,9 +89,28 @@ def static_handler(spec: StaticSpec) -> Callable[[web.Request], Awaitable[web.St
         path = file_for(spec, request.match_info[FILENAME])
         if path is None:
             raise web.HTTPNotFound()
-        return web.FileResponse(path)
+        return _FileResponse(path)
 
     return handle
+
+
+class _FileResponse(web.FileResponse):
+    """aiohttp's file response, for a client that has gone by the time its file is sent.
+
+    asyncio's ``sendfile()`` raises RuntimeError("Transport is closing") for a connection
+    the client has reset (with pipelined requests still queued, say) but that asyncio has
+    not yet let go; aiohttp takes a ConnectionError there for a client that left, and logs
+    anything else as an unhandled exception, traceback and all.
+    """
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        try:
+            return await super().prepare(request)
+        except RuntimeError:
+            transport = request.transport
+            if transport is not None and not transport.is_closing():
+                raise
+            raise ConnectionResetError("the client closed the connection") from None
 
 
 def http_static(
