@@ -165,6 +165,37 @@ async def test_body_over_client_max_size_answered_413_and_closed(
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
+class LimitedEverywhere(Limited):
+    # The directory of this file, which is all the route needs.
+    @typedsvc.http_static(".", r"/files")
+    async def files(self) -> None: ...
+
+    @typedsvc.websocket(r"/socket")
+    async def socket(self, websocket: web.WebSocketResponse) -> None: ...
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param(b"GET /files/rawhttp.py", id="static"),
+        pytest.param(b"GET /socket", id="websocket"),
+        pytest.param(b"GET /nowhere", id="no-route"),
+        pytest.param(b"PUT /ok", id="other-method"),
+    ],
+)
+async def test_body_over_client_max_size_answered_413_on_routes_that_do_not_read_it(
+    serve: MakeClient, target: bytes
+) -> None:
+    client = await serve(LimitedEverywhere())
+    port = client.url("/").port
+    assert port is not None
+    head = b" HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % (LIMIT + 1)
+    answer = await exchange(port, target + head + b"a" * (LIMIT + 1))
+    assert (answer.status, answer.body) == (413, b"Maximum request body size 1024 exceeded.")
+    assert answer.headers["Connection"] == "close"
+    assert answer.closed
+
+
 async def test_body_over_client_max_size_answered_before_it_is_sent(serve: MakeClient) -> None:
     client = await serve(Limited())
     port = client.url("/").port

@@ -81,15 +81,18 @@ def create_app(service: Service) -> web.Application:
     )
     app[SERVICE_KEY] = service
     app[REAL_IP_KEY] = RealIp(options)
-    resource = ServiceResource(app.router, _with_error_handlers(unmatched, errors, finish))
+    max_size = options.client_max_bytes
+    resource = ServiceResource(
+        app.router, _with_error_handlers(unmatched, errors, finish, max_size)
+    )
     websockets = OpenWebsockets(finish)
     for attr, spec in routes_of(type(service)).routes:
         if isinstance(spec, StaticSpec):
-            handler = _with_error_handlers(static_handler(spec), errors, finish)
+            handler = _with_error_handlers(static_handler(spec), errors, finish, max_size)
             resource.add(spec.url, static_match(spec), spec.methods, handler, whole_path=False)
         elif isinstance(spec, WebsocketSpec):
             call = getattr(service, attr)
-            handler = _with_error_handlers(websockets.handler(spec, call), errors, finish)
+            handler = _with_error_handlers(websockets.handler(spec, call), errors, finish, max_size)
             resource.add(spec.url, regex_matcher(compile_url(spec.url)), spec.methods, handler)
         else:
             handler = _route_handler(spec, getattr(service, attr), errors, finish, service)
@@ -103,12 +106,12 @@ def create_app(service: Service) -> web.Application:
     if options.openapi_url is not None:
         # After the service's own routes: a route of the service at that path comes first.
         document = _openapi_handler(service, options.openapi_url)
-        handler = _with_error_handlers(document, errors, finish)
+        handler = _with_error_handlers(document, errors, finish, max_size)
         url = re.escape(options.openapi_url)
         resource.add(url, regex_matcher(compile_url(url)), ("GET",), handler)
     readiness = app[READINESS_KEY] = Readiness()
     if options.readiness_url is not None:
-        handler = _with_error_handlers(readiness.handler(), errors, finish)
+        handler = _with_error_handlers(readiness.handler(), errors, finish, max_size)
         url = re.escape(options.readiness_url)
         # Probes come every few seconds, and 503 is what a stopping service should say.
         quiet = frozenset({200, 503})
@@ -194,9 +197,9 @@ def _route_handler(
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             try:
-                # aiohttp has read (and kept) request.headers before any handler runs;
-                # request.content_length or request.body_exists would be one more Python
-                # call on every request.
+                # _refuse_too_large(), written out: a call less on every request. aiohttp
+                # has read (and kept) request.headers before any handler runs;
+                # request.content_length or request.body_exists would be a call too.
                 length = request.headers.get(hdrs.CONTENT_LENGTH)
                 if length is not None and int(length) > max_size:
                     raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
@@ -325,14 +328,25 @@ def _pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, An
     return {name: value for name, value in extra.items() if name in accepts}
 
 
+def _refuse_too_large(request: web.Request, max_size: int) -> None:
+    """Raise aiohttp's 413 for a request whose declared body is over ``max_size``."""
+    length = request.headers.get(hdrs.CONTENT_LENGTH)
+    if length is not None and int(length) > max_size:
+        raise web.HTTPRequestEntityTooLarge(max_size=max_size, actual_size=int(length))
+
+
 def _with_error_handlers(
-    inner: AiohttpHandler, errors: _ErrorHandlers, finish: Finish
+    inner: AiohttpHandler, errors: _ErrorHandlers, finish: Finish, max_size: int
 ) -> AiohttpHandler:
-    """``inner``, with its HTTP errors (a static 404, a websocket's 426) sent to ``errors``."""
+    """``inner``, with its HTTP errors (a static 404, a websocket's 426) sent to ``errors``,
+    and a declared body over ``max_size`` refused as a route's handler refuses it."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             try:
+                # None of these read a body: aiohttp would read on after the answer, for up
+                # to 10 s, then close the connection unannounced.
+                _refuse_too_large(request, max_size)
                 response = await inner(request)
             except web.HTTPException as exc:
                 response = await errors.for_http_exception(request, exc)
