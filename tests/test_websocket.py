@@ -86,6 +86,25 @@ async def test_websocket_text_and_binary_frames(serve: MakeClient) -> None:
     assert service.closed == ["lobby"]
 
 
+async def test_websocket_subprotocols_offered_are_declined_quietly(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A service's websockets speak no subprotocol: the handshake names none (RFC 6455,
+    # 4.2.2), and a client offering some is no warning in the service's log.
+    service = Chat()
+    client = await serve(service)
+    with caplog.at_level(logging.DEBUG):
+        async with client.ws_connect(
+            "/rooms/lobby", protocols=("chat", "superchat"), headers={"User-Agent": "tester"}
+        ) as ws:
+            assert ws.protocol is None
+            assert await ws.receive_str(timeout=TIMEOUT) == "welcome to lobby from tester"
+            await ws.send_str("hi")
+            assert await ws.receive_str(timeout=TIMEOUT) == "HI"
+        await wait_closed(service)
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
 async def test_websocket_close_called_once_on_abrupt_disconnect(serve: MakeClient) -> None:
     service = Chat()
     client = await serve(service)

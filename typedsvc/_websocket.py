@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, Final, ParamSpec, TypeAlias, TypeVar
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 
 from typedsvc import _urls
 from typedsvc._errors import DefinitionError, reject
@@ -84,13 +84,14 @@ class OpenWebsockets:
 
         async def handle(request: web.Request) -> web.StreamResponse:
             socket = web.WebSocketResponse()
-            if not socket.can_prepare(request).ok:
+            handshake = _declining_subprotocols(request)
+            if not socket.can_prepare(handshake).ok:
                 raise web.HTTPUpgradeRequired(
                     text=f"426: {request.path} is a websocket; connect with a websocket client.",
                     headers={"Upgrade": "websocket"},
                 )
             self._finish(request, socket)
-            await socket.prepare(request)
+            await socket.prepare(handshake)
             self._open.add(socket)
             close: Close | None = None
             try:
@@ -123,6 +124,20 @@ class OpenWebsockets:
             return socket
 
         return handle
+
+
+def _declining_subprotocols(request: web.Request) -> web.Request:
+    """``request`` for aiohttp's handshake, without the subprotocols its client offers.
+
+    A service's websockets speak none, so the handshake names none (RFC 6455, 4.2.2), and
+    the client decides whether to go on. aiohttp would say so in a WARNING for each such
+    client, twice (can_prepare() and prepare() each shake hands).
+    """
+    if hdrs.SEC_WEBSOCKET_PROTOCOL not in request.headers:
+        return request
+    headers = request.headers.copy()
+    del headers[hdrs.SEC_WEBSOCKET_PROTOCOL]
+    return request.clone(headers=headers)
 
 
 def went_away(exc: Exception, request: web.Request) -> bool:
