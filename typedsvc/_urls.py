@@ -325,14 +325,16 @@ def _group_problems(
             problems.append(message)
     paired = set(apart.values())
     for param in by_name.values():
-        if param.name not in groups.names and not param.has_default and param.name not in paired:
-            if param.resolved:
-                problems.append(_errors.parameter_without_group(where, url, param.name))
-            else:
-                # Perhaps a marker (typedsvc.Body[User]) whose type is not defined yet.
-                annotation = param.annotation or ""
-                message = _errors.unresolved_annotation(where, url, param.name, annotation)
-                problems.append(message)
+        if param.name in groups.names or param.name in paired:
+            continue
+        if not param.resolved:
+            # Perhaps a marker (typedsvc.Query[Mode]) whose type is not defined yet. With a
+            # default it would pass for a middleware's value, and never get its input.
+            annotation = param.annotation or ""
+            message = _errors.unresolved_annotation(where, url, param.name, annotation)
+            problems.append(message)
+        elif not param.has_default:
+            problems.append(_errors.parameter_without_group(where, url, param.name))
     return problems
 
 
