@@ -129,6 +129,18 @@ async def test_http_routing(serve: MakeClient, path: str, status: int, body: str
     assert response.headers["Server"] == "typedsvc"
 
 
+async def test_http_url_group_annotation_quoted_as_well_converts(serve: MakeClient) -> None:
+    # Quoted under `from __future__ import annotations` too, as code from before it often is.
+    class Quoted(typedsvc.Service):
+        @typedsvc.http("GET", r"/q/(?P<n>\d+)")
+        async def q(self, request: web.Request, n: "int") -> str:  # noqa: UP037
+            return repr(n + 1)
+
+    client = await serve(Quoted())
+    response = await client.get("/q/41")
+    assert (response.status, await response.text()) == (200, "42")
+
+
 async def test_http_url_group_named_like_a_python_keyword_reaches_kwargs(
     serve: MakeClient,
 ) -> None:

@@ -240,9 +240,13 @@ def resolve_annotation(func: Callable[..., object], annotation: str) -> tuple[ob
     """
     namespace = getattr(func, "__globals__", {})
     try:
-        return eval(_compiled(annotation), namespace), True
+        value = eval(_compiled(annotation), namespace)
+        if isinstance(value, str):
+            # Quoted as well (n: "int"), as code written before the import often is.
+            value = eval(_compiled(value), namespace)
     except Exception:
         return annotation, False
+    return value, True
 
 
 @functools.lru_cache(maxsize=1024)
