@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -507,6 +508,22 @@ async def test_run_lifecycle_hooks_run_in_order_and_the_drain_closes_connections
     ]
 
 
+async def test_run_lets_a_request_use_the_whole_grace_period(
+    tmp_path: Path, start: Start, session: aiohttp.ClientSession
+) -> None:
+    served = await start(str(write(tmp_path / "slow.py", with_grace(1.0, 0.7))))
+    port = await served.port()
+    request = asyncio.create_task(get(session, f"http://127.0.0.1:{port}/slow/1"))
+    try:
+        await served.wait_for_lines(re.compile(r"^started 1$"))
+        served.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(TIMEOUT):
+            assert await request == (200, "done 1", "typedsvc")
+    finally:
+        request.cancel()
+    assert await served.wait_exit() == 0
+
+
 def test_run_failing_start_service_exits_1(tmp_path: Path) -> None:
     target = write(
         tmp_path / "failing.py",
@@ -526,21 +543,30 @@ def test_run_failing_start_service_exits_1(tmp_path: Path) -> None:
     assert 'ERROR typedsvc: "Failing" failed in _start_service' in result.stderr
 
 
+def with_grace(grace: float, sleep: float) -> str:
+    """SLOW_SERVICE with ``termination_grace_period_seconds=grace`` and handlers that take
+    ``sleep`` seconds."""
+    source = SLOW_SERVICE.replace(
+        'HttpOptions(host="127.0.0.1", port=0)',
+        f'HttpOptions(host="127.0.0.1", port=0, termination_grace_period_seconds={grace})',
+    ).replace("await asyncio.sleep(1)", f"await asyncio.sleep({sleep})")
+    assert f"termination_grace_period_seconds={grace}" in source
+    return source
+
+
 async def test_run_cancels_what_outlasts_the_grace_period(
     tmp_path: Path, start: Start, session: aiohttp.ClientSession
 ) -> None:
-    source = SLOW_SERVICE.replace(
-        'HttpOptions(host="127.0.0.1", port=0)',
-        'HttpOptions(host="127.0.0.1", port=0, termination_grace_period_seconds=0.2)',
-    ).replace("await asyncio.sleep(1)", "await asyncio.sleep(30)")
-    assert "termination_grace_period_seconds=0.2" in source
-    served = await start(str(write(tmp_path / "slow.py", source)))
+    served = await start(str(write(tmp_path / "slow.py", with_grace(1.0, 30))))
     port = await served.port()
     request = asyncio.create_task(get(session, f"http://127.0.0.1:{port}/slow/1"))
     try:
         await served.wait_for_lines(re.compile(r"^started 1$"))
         served.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
         assert await served.wait_exit() == 0
+        # The grace period, not twice it: a supervisor kills what outlasts its own.
+        assert 0.9 < time.monotonic() - signalled < 1.9
         with pytest.raises(aiohttp.ClientError):
             await request
     finally:

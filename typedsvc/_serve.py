@@ -128,13 +128,20 @@ def _on_signal(stop: asyncio.Event, signum: int) -> None:
     stop.set()
 
 
+def app_runner(service: Service) -> web.AppRunner:
+    """The aiohttp runner of ``service``'s application, whose stop gives requests in flight
+    up to ``termination_grace_period_seconds``."""
+    # aiohttp's drain waits shutdown_timeout for the handlers in flight, then ends their body
+    # reads and waits as long again before it cancels them: half the grace period each.
+    grace = service.options.http.termination_grace_period_seconds
+    return web.AppRunner(create_app(service), shutdown_timeout=grace / 2)
+
+
 async def _start(
     service: Service, host: str | None, port: int | None, worker: bool
 ) -> web.AppRunner:
     options = service.options.http
-    runner = web.AppRunner(
-        create_app(service), shutdown_timeout=options.termination_grace_period_seconds
-    )
+    runner = app_runner(service)
     # Runs the service's _start_service.
     await _hook(service, "_start_service", runner.setup)
     host = host if host is not None else options.host

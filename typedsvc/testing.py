@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from typedsvc._app import create_app
+from typedsvc._serve import app_runner
 from typedsvc._service import Service, gathering_stop_failures, run_hook
 
 __all__ = ["Client", "ClientFactory", "clients", "serve"]
@@ -115,10 +115,7 @@ async def serve(service: S, *, request_timeout: float = 30.0) -> AsyncGenerator[
     lifecycle hook propagates as it is (a stop hook's once the stop has ended), and a hook that
     runs out of time raises ``LifecycleHookTimeoutError``.
     """
-    options = service.options.http
-    runner = web.AppRunner(
-        create_app(service), shutdown_timeout=options.termination_grace_period_seconds
-    )
+    runner = app_runner(service)
     # Runs _start_service; _stopping_service and _stop_service run in cleanup().
     await runner.setup()
     try:
