@@ -295,6 +295,13 @@ BAD_GROUP: Final = r"""
             '--port needs a file with one service; "{target}" defines 2 (A, B).',
             id="port-with-two-services",
         ),
+        pytest.param(
+            TWO_SERVICES,
+            (),
+            '"A" and "B" both listen on port 9700; give each service a port of its own '
+            "(HttpOptions(port=...)).",
+            id="two-services-one-port",
+        ),
     ],
 )
 def test_run_bad_file_exits_2_with_one_line(

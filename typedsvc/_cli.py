@@ -53,6 +53,8 @@ def _run(args: argparse.Namespace) -> NoReturn:
                 f'--port needs a file with one service; "{args.target}" defines '
                 f"{len(services)} ({names})."
             )
+        if args.port is None:
+            _one_port_each(services)
         loops = loop_factory(args.loop)
         problem = reuse_port_problem() if supervising else None
         if problem is not None:
@@ -88,6 +90,20 @@ def _run(args: argparse.Namespace) -> NoReturn:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     sys.exit(0)
+
+
+def _one_port_each(services: list[type[Service]]) -> None:
+    """Refuse two services of one file on one port: with SO_REUSEPORT (the default on Linux)
+    both would listen, and each get a share of the other's connections."""
+    named: dict[int, str] = {}
+    for service in services:
+        port = service.options.http.port
+        other = named.setdefault(port, service.__name__)
+        if port != 0 and other != service.__name__:
+            raise CommandError(
+                f'"{other}" and "{service.__name__}" both listen on port {port}; give each '
+                "service a port of its own (HttpOptions(port=...))."
+            )
 
 
 def _child_command(args: argparse.Namespace, ports: dict[str, int]) -> list[str]:
