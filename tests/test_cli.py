@@ -315,6 +315,24 @@ def test_run_bad_file_exits_2_with_one_line(
     assert (result.returncode, result.stderr, result.stdout) == (2, expected, "")
 
 
+@pytest.mark.parametrize("command", ["openapi", "routes", "check"])
+def test_cli_output_to_a_reader_that_stops_early_ends_without_a_traceback(
+    tmp_path: Path, command: str
+) -> None:
+    # `typedsvc openapi app.py | head -5`: head leaves before the rest is written.
+    with subprocess.Popen(
+        [*PYTHON_M, command, str(EXAMPLE)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        process.stdout.close()
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    assert (process.returncode, stderr) == (1, b"")
+
+
 def test_run_non_python_file_exits_2_with_one_line(tmp_path: Path) -> None:
     target = write(tmp_path / "service.txt", "not python\n")
     result = run_cli("run", str(target), cwd=tmp_path)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -223,16 +224,14 @@ def _print_openapi(target: str, name: str | None) -> NoReturn:
     except (CommandError, DefinitionError) as exc:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    print(json.dumps(openapi(services[0]), indent=2))
+    _emit(json.dumps(openapi(services[0]), indent=2))
     sys.exit(0)
 
 
 def _check(targets: list[str]) -> NoReturn:
     """``typedsvc check``: print every problem as ``file:line: message``; exit 0 or 2."""
     report = check(targets)
-    for line in report.lines():
-        print(line)
-    print(report.summary(len(targets)))
+    _emit("\n".join([*report.lines(), report.summary(len(targets))]))
     sys.exit(EXIT_USAGE if report.problems or report.failures else 0)
 
 
@@ -243,8 +242,20 @@ def _print_routes(target: str, *, as_json: bool) -> NoReturn:
         print(f"typedsvc: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     rows = route_rows(services)
-    print(json.dumps(rows, indent=2) if as_json else table(rows))
+    _emit(json.dumps(rows, indent=2) if as_json else table(rows))
     sys.exit(0)
+
+
+def _emit(text: str) -> None:
+    """Print ``text`` to stdout; a reader that stops early (``| head``) ends the command with
+    status 1, without a traceback."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would try the flush again at exit, and report that it failed.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_FAILURE)
 
 
 def _workers_argument(text: str) -> int:
