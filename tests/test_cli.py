@@ -21,6 +21,7 @@ from served import PYTHON_M, TIMEOUT, Start, write
 
 import typedsvc
 from typedsvc._errors import group_without_parameter
+from typedsvc._serve import listening_url
 
 EXAMPLE: Final = Path(__file__).resolve().parent.parent / "examples" / "http_service.py"
 CONSOLE_SCRIPT: Final = (str(Path(sys.executable).parent / "typedsvc"),)
@@ -163,6 +164,19 @@ async def test_run_host_and_port_override_options(
     served = await start(str(path), "--host", "127.0.0.1", "--port", str(port))
     assert await served.listening() == [("Plain", "127.0.0.1", port)]
     assert await get(session, f"http://127.0.0.1:{port}/ping") == (200, "pong", "typedsvc")
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:9700"),
+        ("::1", "http://[::1]:9700"),
+        ("::", "http://[::]:9700"),
+    ],
+)
+def test_run_logs_a_url_for_every_address(host: str, url: str) -> None:
+    # Servers in tests bind to 127.0.0.1 only: the IPv6 form is checked without a server.
+    assert listening_url(host, 9700) == url
 
 
 async def test_run_serves_every_service_of_a_file(

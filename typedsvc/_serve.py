@@ -128,6 +128,11 @@ def _on_signal(stop: asyncio.Event, signum: int) -> None:
     stop.set()
 
 
+def listening_url(host: str, port: int) -> str:
+    """The url of a listening address, an IPv6 one in brackets (RFC 3986, 3.2.2)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def app_runner(service: Service) -> web.AppRunner:
     """The aiohttp runner of ``service``'s application, whose stop gives requests in flight
     up to ``termination_grace_period_seconds``."""
@@ -158,5 +163,5 @@ async def _start(
             reason = exc.strerror or str(exc)
         raise StartError(f'"{service.name}" cannot listen on {host}:{port}: {reason}.') from None
     for address in runner.addresses:
-        LOGGER.info('"%s" listening on http://%s:%d', service.name, address[0], address[1])
+        LOGGER.info('"%s" listening on %s', service.name, listening_url(address[0], address[1]))
     return runner
