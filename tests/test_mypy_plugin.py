@@ -20,7 +20,8 @@ HEADER = """\
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
 from aiohttp import web
 
@@ -143,6 +144,37 @@ CASES: dict[str, str] = {
         @typedsvc.http("GET", r"/users")
         async def search(self, request: web.Request, f: typedsvc.Query[dict[str, int]]) -> str:
             return ""
+    """,
+    # The annotation in the message as mypy writes it, however it was spelled.
+    "input_unsupported_typing_dict": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, f: typedsvc.Query[Dict[str, int]]) -> str:
+            return ""
+    """,
+    "input_unsupported_nested_typing_list": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, f: typedsvc.Query[List[List[int]]]) -> str:
+            return ""
+    """,
+    "input_unsupported_abc_mapping": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, f: typedsvc.Query[Mapping[str, int]]) -> str:
+            return ""
+    """,
+    "group_optional": """
+        @typedsvc.http("GET", r"/users/(?P<user_id>\\d+)")
+        async def get_user(self, request: web.Request, user_id: Optional[int]) -> str:
+            return ""
+    """,
+    "group_union_with_none": """
+        @typedsvc.http("GET", r"/users/(?P<user_id>\\d+)")
+        async def get_user(self, request: web.Request, user_id: Union[int, None]) -> str:
+            return ""
+    """,
+    "group_literal": """
+        @typedsvc.http("GET", r"/users/(?P<kind>[a-z]+)")
+        async def get_user(self, request: web.Request, kind: Literal["a", "b"]) -> str:
+            return kind
     """,
     "input_header_list": """
         @typedsvc.http("GET", r"/users")

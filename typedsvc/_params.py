@@ -140,7 +140,21 @@ def _without_none(annotation: object) -> tuple[object, bool]:
 
 
 def display(annotation: object) -> str:
-    """An annotation as the user wrote it, as mypy displays it in messages."""
-    if isinstance(annotation, type) and not get_args(annotation):
+    """An annotation as mypy displays it in messages (``format_type_bare``), so that the
+    plugin's message and the runtime's are one text: ``int | None`` for ``Optional[int]``,
+    ``dict[str, int]`` for ``Dict[str, int]``, a class by its own name."""
+    if annotation is None or annotation is types.NoneType:
+        return "None"
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return display(args[0])
+    if origin is Union or origin is types.UnionType:
+        return " | ".join(display(arg) for arg in args)
+    if origin is Literal:
+        return f"Literal[{', '.join(map(repr, args))}]"
+    if isinstance(origin, type) and args:
+        return f"{origin.__name__}[{', '.join(display(arg) for arg in args)}]"
+    if isinstance(annotation, type) and not args:
         return annotation.__name__
     return repr(annotation).replace("typing.", "")

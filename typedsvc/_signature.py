@@ -87,7 +87,10 @@ def _describe_each(
             annotation, ok = resolve_annotation(func, written)
             source = _params.source_of(name, annotation) if ok else None
             conversion = _conversion(annotation) if ok and source is None else None
-            param = _urls.Param(name, kind, has_default, written, conversion, ok, source)
+            # As mypy writes the type (Optional[int] is "int | None"); as written when it
+            # does not evaluate.
+            shown = _params.display(annotation) if ok else written
+            param = _urls.Param(name, kind, has_default, shown, conversion, ok, source)
         else:
             annotation = written
             try:
