@@ -7,9 +7,11 @@ request is collected before the request is answered (see ``_problems``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import keyword
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import CodeType
 from typing import Any, Final, NamedTuple, Protocol, TypeAlias
 
 from aiohttp import web
@@ -410,8 +412,17 @@ def _reading(
 
 def _compiled(lines: list[str], namespace: dict[str, Any], name: str, reads: str) -> Any:
     # The file name a traceback through the code shows: "<typedsvc inputs invoke>".
-    exec(compile("\n".join(lines), f"<typedsvc {reads} {name}>", "exec"), namespace)
+    exec(_code("\n".join(lines), f"<typedsvc {reads} {name}>"), namespace)
     return namespace[name]
+
+
+@functools.lru_cache(maxsize=1024)
+def _code(source: str, filename: str) -> CodeType:
+    # Routes of one shape (the same group and input names, the same conversions) have one
+    # source, each route's functions coming in through its namespace: compiled once, a
+    # route costs an exec() of a few microseconds at start-up instead of a compile() of
+    # about a hundred (bench/define.py: create_app() of 1000 routes).
+    return compile(source, filename, "exec")
 
 
 def _convert_all(
