@@ -11,7 +11,7 @@ from typing import Final
 
 import aiohttp
 from served import TIMEOUT, Start, write
-from test_cli import run_cli
+from test_cli import free_port, run_cli
 
 SERVICE: Final = r"""
     from aiohttp import web
@@ -59,6 +59,25 @@ async def test_reload_restarts_on_a_change_and_waits_out_a_mistake(
     await served.wait_for_lines(re.compile(r'"Versioned" listening on http://127.0.0.1:(\d+)$'), 3)
     assert await text(url) == "two"
 
+    # A class renamed: the child serves it, on a port of its own (port 0 in its options).
+    source.write_text(source.read_text().replace("class Versioned", "class Renamed"))
+    pattern = re.compile(r'"Renamed" listening on http://127.0.0.1:(\d+)$')
+    [listening] = await served.wait_for_lines(pattern)
+    assert await text(f"http://127.0.0.1:{listening[1]}/version") == "two"
+
+    served.send_signal(signal.SIGINT)
+    assert await served.wait_exit() == 0
+
+
+async def test_reload_follows_a_port_the_file_changes(tmp_path: Path, start: Start) -> None:
+    first, second = free_port(), free_port()
+    source = write(tmp_path / "versioned.py", SERVICE.replace("port=0", f"port={first}"))
+    served = await start(str(source), "--reload")
+    assert await served.port() == first
+    source.write_text(source.read_text().replace(f"port={first}", f"port={second}"))
+    pattern = re.compile(rf'"Versioned" listening on http://127.0.0.1:{second}$')
+    await served.wait_for_lines(pattern)
+    assert await text(f"http://127.0.0.1:{second}/version") == "one"
     served.send_signal(signal.SIGINT)
     assert await served.wait_exit() == 0
 

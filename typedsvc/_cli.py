@@ -117,12 +117,15 @@ def _child_command(args: argparse.Namespace, ports: dict[str, int]) -> list[str]
 
 
 def _reload(args: argparse.Namespace, services: list[type[Service]], watchfiles: Any) -> int:
+    # The child listens where the file says, as it is when it starts, but for --port and a
+    # port 0, for which the free port chosen here is kept over restarts, and with it the url.
     ports: dict[str, int] = {}
     for service in services:
         options = service.options.http
         port = args.port if args.port is not None else options.port
         host = args.host if args.host is not None else options.host
-        ports[service.__name__] = port or free_port(host)
+        if port == 0 or args.port is not None:
+            ports[service.__name__] = port or free_port(host)
     target = Path(args.target)
     root = target.resolve().parent if target.is_file() else Path.cwd()
     reloader = Reloader(_child_command(args, ports), root, watchfiles)

@@ -61,7 +61,9 @@ async def serve(
         try:
             started = [service_class() for service_class in services]
             for service in started:
-                chosen = ports[type(service).__name__] if ports is not None else port
+                # A service the parent did not know of (a class renamed or added under
+                # --reload) listens where its options say.
+                chosen = ports.get(type(service).__name__) if ports is not None else port
                 runners.append(await _start(service, host, chosen, worker_ready_fd is not None))
             for service in started:
                 await _hook(service, "_started_service")
