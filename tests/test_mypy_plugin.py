@@ -454,10 +454,17 @@ def test_plugin_never_crashes_on_odd_input(tmp_path: Path) -> None:
 URL_FOR_SHOP = """\
 from __future__ import annotations
 
+import enum
+from typing import Literal
+
 from aiohttp import web
 
 import typedsvc
 from typedsvc import Query, url_for
+
+
+class Color(enum.Enum):
+    RED = "red"
 
 
 class Shop(typedsvc.Service):
@@ -480,8 +487,25 @@ class Shop(typedsvc.Service):
 
     async def helper(self, request: web.Request) -> str:
         return ""
+
+    @typedsvc.http("GET", r"/filter")
+    async def filter(
+        self,
+        request: web.Request,
+        tag: Query[list[str]] = [],
+        color: Query[Color | None] = None,
+        mode: Query[Literal["a", "b"]] = "a",
+    ) -> str:
+        return ""
 """
 URL_FOR_CALLS = [
+    # Types the route cannot take, written as mypy writes them.
+    "url_for(Shop.filter, tag='a')",
+    "url_for(Shop.filter, tag=[1])",
+    "url_for(Shop.filter, color='red')",
+    "url_for(Shop.filter, mode='c')",
+    # A bool is an int to mypy, but not to a route.
+    "url_for(Shop.get_item, item_id=True)",
     "url_for(Shop.get_item, 1, itemid=1)",
     "url_for(Shop.get_item, q='x')",
     "url_for(Shop.search)",
@@ -516,7 +540,8 @@ def test_plugin_url_for_messages_are_the_runtime_messages(tmp_path: Path) -> Non
     namespace: dict[str, Any] = {}
     exec(compile(URL_FOR_SHOP, str(tmp_path / "shop.py"), "exec"), namespace)
     expected = {("calls.py", line): _raised(call, namespace) for line, call in lines.items()}
-    expected[("shop.py", 13)] = _raised("url_for(Shop.later, key=1)", namespace)
+    later = URL_FOR_SHOP.split("\n").index("        return url_for(Shop.later, key=1)") + 1
+    expected[("shop.py", later)] = _raised("url_for(Shop.later, key=1)", namespace)
     cache = tmp_path / "cache"
     cold = run_mypy(tmp_path, "shop.py", "calls.py", cache=cache)
     assert url_for_errors(cold.stdout) == expected

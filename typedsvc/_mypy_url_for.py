@@ -25,7 +25,16 @@ from mypy.nodes import (
 )
 from mypy.plugin import FunctionContext, FunctionSigContext
 from mypy.subtypes import is_subtype
-from mypy.types import AnyType, CallableType, Type, TypeOfAny
+from mypy.types import (
+    AnyType,
+    CallableType,
+    Instance,
+    LiteralType,
+    Type,
+    TypeOfAny,
+    UnionType,
+    get_proper_type,
+)
 
 from typedsvc import _errors, _urls
 from typedsvc._template import reverse_problem
@@ -169,10 +178,26 @@ def _misfit(checker: TypeChecker, expression: Expression, expected: Type) -> Typ
     # context: a literal "asc" was a str, [1] a list[Any]. Inferred again with it, quietly.
     with checker.msg.filter_errors() as watcher:
         in_context = checker.expr_checker.accept(expression, expected)
-    if not watcher.has_new_errors() and is_subtype(in_context, expected):
+    fits = not watcher.has_new_errors() and is_subtype(in_context, expected)
+    # A bool is an int to mypy, but a route writes True as "true", which its int (or float)
+    # does not read back: url_for() refuses it, and so does this.
+    if fits and not (_is_bool(in_context) and not _takes_bool(expected)):
         return None
     with checker.msg.filter_errors():
         return checker.expr_checker.accept(expression)
+
+
+def _is_bool(typ: Type) -> bool:
+    proper = get_proper_type(typ)
+    if isinstance(proper, LiteralType):
+        proper = proper.fallback
+    return isinstance(proper, Instance) and proper.type.fullname == "builtins.bool"
+
+
+def _takes_bool(typ: Type) -> bool:
+    proper = get_proper_type(typ)
+    items = proper.items if isinstance(proper, UnionType) else [proper]
+    return any(_is_bool(item) or isinstance(get_proper_type(item), AnyType) for item in items)
 
 
 def _target(expression: Expression) -> _Target | str | None:

@@ -31,7 +31,7 @@ from aiohttp import web
 
 from typedsvc import _errors
 from typedsvc._convert import Converter, converter
-from typedsvc._params import element_type
+from typedsvc._params import display, element_type
 from typedsvc._service import Service
 from typedsvc._signature import describe, handler_name
 from typedsvc._specs import ROUTES_ATTR, RouteSpec
@@ -77,6 +77,10 @@ class _Value(NamedTuple):
     type_name: str
     read: Converter | None
     is_list: bool
+    # The parameter's type as mypy writes it (the plugin's message is the same text), and
+    # the values of a Literal, which mypy checks too.
+    shown: str = "str"
+    literals: tuple[object, ...] | None = None
 
 
 class _Route:
@@ -110,7 +114,15 @@ class _Route:
                 continue
             element = element_type(entry.annotation)
             read, type_name = converter(source.type.scalar, element)
-            value = _Value(entry.name, _python_type(element), type_name, read, source.type.is_list)
+            value = _Value(
+                entry.name,
+                _python_type(element),
+                type_name,
+                read,
+                source.type.is_list,
+                display(entry.annotation),
+                _literals(element),
+            )
             self.query[entry.name] = (source.wire, value, not entry.has_default)
         self.parts = template(spec.url).parts
         self.patterns = {
@@ -164,10 +176,10 @@ class _Route:
                 pairs.append((wire, _write(self.where, value, given)))
             elif isinstance(given, list | tuple):
                 items: list[object] | tuple[object, ...] = given  # pyright: ignore[reportUnknownVariableType]
-                pairs.extend((wire, _write(self.where, value, item)) for item in items)
+                pairs.extend((wire, _write(self.where, value, item, listed=True)) for item in items)
             else:
                 got = type(given).__name__
-                raise TypeError(_errors.url_for_wrong_type(self.where, name, "a list", got))
+                raise TypeError(_errors.url_for_wrong_type(self.where, name, value.shown, got))
         query = urlencode(pairs, quote_via=quote)
         return "".join(path) + (f"?{query}" if query else "")
 
@@ -218,12 +230,17 @@ _ROUTES: Final[weakref.WeakKeyDictionary[Callable[..., object], _Route]] = (
 )
 
 
-def _write(where: str, value: _Value, given: object) -> str:
-    """``given`` as the text the route reads back into it."""
+def _write(where: str, value: _Value, given: object, *, listed: bool = False) -> str:
+    """``given`` as the text the route reads back into it (an item of a list, ``listed``)."""
     # A bool is an int to isinstance(), but no int to a route.
-    if not isinstance(given, value.kind) or (isinstance(given, bool) and value.kind is not bool):
-        got = type(given).__name__
-        raise TypeError(_errors.url_for_wrong_type(where, value.name, value.type_name, got))
+    if (
+        not isinstance(given, value.kind)
+        or (isinstance(given, bool) and value.kind is not bool)
+        or (value.literals is not None and given not in value.literals)
+    ):
+        # As mypy writes the type of a list of such items: list[int].
+        got = f"list[{type(given).__name__}]" if listed else type(given).__name__
+        raise TypeError(_errors.url_for_wrong_type(where, value.name, value.shown, got))
     if isinstance(given, bool):
         text = "true" if given else "false"
     elif isinstance(given, enum.Enum):
@@ -248,7 +265,22 @@ def _group_value(
 ) -> _Value:
     if convert is None:
         return _Value(name, str, "str", None, False)
-    return _Value(name, _python_type(element_type(annotation)), type_name, convert, False)
+    element = element_type(annotation)
+    return _Value(
+        name,
+        _python_type(element),
+        type_name,
+        convert,
+        False,
+        display(annotation),
+        _literals(element),
+    )
+
+
+def _literals(annotation: object) -> tuple[object, ...] | None:
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return get_args(annotation) if get_origin(annotation) is Literal else None
 
 
 def _python_type(annotation: object) -> type | tuple[type, ...]:
