@@ -347,6 +347,21 @@ def test_cli_output_to_a_reader_that_stops_early_ends_without_a_traceback(
     assert (process.returncode, stderr) == (1, b"")
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        pytest.param("./app", 'cannot find "./app": no such file, and no module of that name.'),
+        pytest.param("", 'cannot find "": no such file, and no module of that name.'),
+        pytest.param(".", 'cannot import ".": a directory; name a Python file or a module.'),
+    ],
+)
+def test_run_target_that_is_no_file_and_no_module_name_exits_2(
+    tmp_path: Path, target: str, message: str
+) -> None:
+    result = run_cli("run", target, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (2, f"typedsvc: error: {message}\n")
+
+
 def test_run_non_python_file_exits_2_with_one_line(tmp_path: Path) -> None:
     target = write(tmp_path / "service.txt", "not python\n")
     result = run_cli("run", str(target), cwd=tmp_path)

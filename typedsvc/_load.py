@@ -45,6 +45,13 @@ def import_target(target: str) -> ModuleType:
     path = Path(target)
     if target.endswith(".py") or path.is_file():
         return _import_file(target, path)
+    if not all(part.isidentifier() for part in target.split(".")):
+        # No module name ("./app", ".", ""): importlib would answer in its own terms.
+        if path.is_dir() and target:
+            raise CommandError(
+                f'cannot import "{target}": a directory; name a Python file or a module.'
+            )
+        raise CommandError(f'cannot find "{target}": no such file, and no module of that name.')
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     try:
