@@ -147,8 +147,8 @@ def test_http_enum_with_non_str_values_is_unsupported() -> None:
 def test_http_unresolvable_string_annotation() -> None:
     with raises(
         '"Shop.get": parameter "size" for url r"/shirts/(?P<size>\\w+)" is annotated '
-        '"Undefined", which is not defined when the class body runs; define or import it '
-        "before the service class."
+        '"Undefined", which is not defined in its module when the class body runs; define or '
+        "import it at the module's top level, before the service class."
     ):
 
         class Shop(typedsvc.Service):

@@ -219,7 +219,8 @@ def test_inputs_route_spec_lists_the_inputs() -> None:
 def test_inputs_body_type_not_defined_when_the_class_body_runs() -> None:
     with raises(
         '"Users.create": parameter "user" for url r"/users" is annotated "Body[NotYet]", which '
-        "is not defined when the class body runs; define or import it before the service class."
+        "is not defined in its module when the class body runs; define or import it at the "
+        "module's top level, before the service class."
     ):
 
         class Users(typedsvc.Service):
@@ -237,8 +238,8 @@ def test_inputs_optional_input_of_a_type_not_defined_when_the_class_body_runs() 
     # input: ?mode=slow would leave "fast" without a word. (Mode is the type checkers' only.)
     with raises(
         '"Search.search": parameter "mode" for url r"/search" is annotated "Query[Mode]", '
-        "which is not defined when the class body runs; define or import it before the "
-        "service class."
+        "which is not defined in its module when the class body runs; define or import it at "
+        "the module's top level, before the service class."
     ):
 
         class Search(typedsvc.Service):

@@ -113,8 +113,8 @@ def shape(*params: Param, is_async: bool = True) -> HandlerShape:
             r"/users/(?P<kind>\w+)",
             [
                 '"Users.get_user": parameter "kind" for url r"/users/(?P<kind>\\w+)" is '
-                'annotated "Kind", which is not defined when the class body runs; define or '
-                "import it before the service class."
+                'annotated "Kind", which is not defined in its module when the class body '
+                "runs; define or import it at the module's top level, before the service class."
             ],
             id="unresolved-annotation",
         ),

@@ -180,8 +180,8 @@ def unsupported_annotation(where: str, url: str, parameter: str, annotation: str
 def unresolved_annotation(where: str, url: str, parameter: str, annotation: str) -> str:
     return (
         f'"{where}": parameter "{parameter}" for url {quote_url(url)} is annotated '
-        f'"{annotation}", which is not defined when the class body runs; '
-        "define or import it before the service class."
+        f'"{annotation}", which is not defined in its module when the class body runs; '
+        "define or import it at the module's top level, before the service class."
     )
 
 
