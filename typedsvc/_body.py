@@ -16,7 +16,7 @@ _NOT_UTF8: Final = "the request body is not valid JSON: it holds bytes that are 
 # What reading a request's body raises when the client sent one that cannot be read (see
 # unreadable()). A client that leaves while it is read raises ConnectionError, which the
 # route's handler answers as it does a client that leaves at any other time (499).
-BODY_READ_ERRORS: Final = (HttpProcessingError, web.RequestPayloadError)
+_READ_ERRORS: Final = (HttpProcessingError, web.RequestPayloadError)
 
 
 class JsonBody:
@@ -49,7 +49,7 @@ class JsonBody:
         try:
             # Over client_max_size, this raises aiohttp's 413.
             data = await request.read()
-        except BODY_READ_ERRORS as exc:
+        except _READ_ERRORS as exc:
             errors.append(InputError("body", "$", f"{unreadable(request, exc)}."))
             return
         if not data:
