@@ -12,7 +12,9 @@ from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 from typedsvc._problems import UNPROCESSABLE, UNSUPPORTED_MEDIA_TYPE, InputError
 
 _TOO_DEEP: Final = "the request body is nested too deeply to decode."
-_NOT_UTF8: Final = "the request body is not valid JSON: it holds bytes that are not UTF-8."
+# What msgspec 0.23 says of bytes that are not UTF-8 in a string, where 0.22 raised
+# UnicodeDecodeError: one message, whichever is installed.
+_NOT_UTF8: Final = "the request body is not valid JSON: Invalid UTF-8 encoded string."
 # What reading a request's body raises when the client sent one that cannot be read (see
 # unreadable()). A client that leaves while it is read raises ConnectionError, which the
 # route's handler answers as it does a client that leaves at any other time (499).
@@ -68,7 +70,7 @@ class JsonBody:
         except msgspec.DecodeError as exc:
             errors.append(InputError("body", "$", f"the request body is not valid JSON: {exc}."))
         except UnicodeDecodeError:
-            # msgspec checks the UTF-8 of the strings it decodes, and raises this.
+            # msgspec before 0.23, for bytes in a string that are not UTF-8.
             errors.append(InputError("body", "$", _NOT_UTF8))
         except RecursionError:
             # Only a type that takes any JSON (object, Any) follows nesting this deep.
