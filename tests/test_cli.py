@@ -562,22 +562,6 @@ async def test_run_lifecycle_hooks_run_in_order_and_the_drain_closes_connections
     ]
 
 
-async def test_run_lets_a_request_use_the_whole_grace_period(
-    tmp_path: Path, start: Start, session: aiohttp.ClientSession
-) -> None:
-    served = await start(str(write(tmp_path / "slow.py", with_grace(1.0, 0.7))))
-    port = await served.port()
-    request = asyncio.create_task(get(session, f"http://127.0.0.1:{port}/slow/1"))
-    try:
-        await served.wait_for_lines(re.compile(r"^started 1$"))
-        served.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(TIMEOUT):
-            assert await request == (200, "done 1", "typedsvc")
-    finally:
-        request.cancel()
-    assert await served.wait_exit() == 0
-
-
 def test_run_failing_start_service_exits_1(tmp_path: Path) -> None:
     target = write(
         tmp_path / "failing.py",
@@ -627,3 +611,19 @@ async def test_run_cancels_what_outlasts_the_grace_period(
         request.cancel()
     assert 'WARNING typedsvc: "Slow.slow" was cancelled before it answered.' in served.stderr
     assert "hook _stop_service" in served.lines
+
+
+async def test_run_lets_a_request_use_the_whole_grace_period(
+    tmp_path: Path, start: Start, session: aiohttp.ClientSession
+) -> None:
+    served = await start(str(write(tmp_path / "slow.py", with_grace(1.0, 0.7))))
+    port = await served.port()
+    request = asyncio.create_task(get(session, f"http://127.0.0.1:{port}/slow/1"))
+    try:
+        await served.wait_for_lines(re.compile(r"^started 1$"))
+        served.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(TIMEOUT):
+            assert await request == (200, "done 1", "typedsvc")
+    finally:
+        request.cancel()
+    assert await served.wait_exit() == 0
