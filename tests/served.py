@@ -20,8 +20,7 @@ import pytest
 TIMEOUT: Final = 10.0
 PYTHON_M: Final = (sys.executable, "-m", "typedsvc")
 LISTENING: Final = re.compile(
-    r'INFO typedsvc: "(?P<name>[^"]+)" listening on '
-    r"http://(?P<host>\[[^]]+\]|[^:]+):(?P<port>\d+)$",
+    r'INFO typedsvc: "(?P<name>[^"]+)" listening on http://(?P<host>[^:]+):(?P<port>\d+)$',
     re.MULTILINE,
 )
 
