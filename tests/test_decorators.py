@@ -388,7 +388,16 @@ def test_service_name_defaults_to_class_name() -> None:
     class Child(Named):
         pass
 
-    assert (Users.name, Named.name, Child.name) == ("Users", "named", "named")
+    # A name not given is each class's own: a subclass of Users is a service of its own.
+    class Answered(Users):
+        pass
+
+    assert (Users.name, Named.name, Child.name, Answered.name) == (
+        "Users",
+        "named",
+        "named",
+        "Answered",
+    )
 
 
 def test_handler_name_strips_enclosing_functions() -> None:

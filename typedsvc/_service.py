@@ -47,6 +47,7 @@ class Service:
     """
 
     name: ClassVar[str] = "service"
+    _name_given: ClassVar[bool] = False
     options: ClassVar[Options] = Options()
     # Around every handler and error handler; the first listed is the outermost.
     http_middleware: ClassVar[Sequence[Middleware]] = ()
@@ -65,7 +66,10 @@ class Service:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if "name" not in vars(cls) and cls.name == Service.name:
+        # A name given is inherited; one not given is each class's own.
+        if "name" in vars(cls):
+            cls._name_given = True
+        elif not cls._name_given:
             cls.name = cls.__name__
         # Checked as an object: untyped code can set anything.
         options: object = cls.options
