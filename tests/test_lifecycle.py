@@ -503,3 +503,66 @@ async def test_lifecycle_stop_hook_failure_does_not_hide_the_blocks_own() -> Non
     with pytest.raises(AssertionError, match=exactly("the test's own failure")):
         async with asyncio.timeout(TIMEOUT), typedsvc.testing.serve(Fails()):
             raise AssertionError("the test's own failure")
+
+
+HANGING_START_OF_TWO: Final = r"""
+    import asyncio
+    import sys
+
+    import typedsvc
+    from typedsvc import HttpOptions, Options
+
+
+    class First(typedsvc.Service):
+        options = Options(
+            http=HttpOptions(host="127.0.0.1", port=0), lifecycle_hook_timeout_seconds=30
+        )
+
+        async def _stopping_service(self) -> None:
+            print(f"hook {self.name} _stopping_service", file=sys.stderr, flush=True)
+
+        async def _stop_service(self) -> None:
+            print(f"hook {self.name} _stop_service", file=sys.stderr, flush=True)
+
+
+    class Hangs(First):
+        async def HOOK(self) -> None:
+            print("hook Hangs HOOK", file=sys.stderr, flush=True)
+            await asyncio.sleep(30)
+"""
+
+
+@pytest.mark.parametrize(
+    ("hook", "stopped"),
+    [
+        # Its start cut short, Hangs stops as after a start hook that fails: its stop hooks
+        # do not run. First had started, and stops as after serving.
+        pytest.param("_start_service", ["First"], id="start"),
+        # Listening by then, both stop as after serving.
+        pytest.param("_started_service", ["First", "Hangs"], id="started"),
+    ],
+)
+async def test_lifecycle_stop_signal_during_a_start_hook_cancels_it_and_typedsvc_run_exits_0(
+    tmp_path: Path, start: Start, hook: str, stopped: list[str]
+) -> None:
+    served = await start(
+        str(write(tmp_path / "two.py", HANGING_START_OF_TWO.replace("HOOK", hook)))
+    )
+    await served.wait_for_lines(re.compile(f"^hook Hangs {hook}$"))
+    served.send_signal(signal.SIGTERM)
+    # Well before the hook's 30 s run out.
+    async with asyncio.timeout(TIMEOUT):
+        assert await served.wait_exit() == 0
+    lines = stderr_lines(served)
+    after = lines[lines.index("INFO typedsvc: SIGTERM received") :]
+    assert after[:2] == [
+        "INFO typedsvc: SIGTERM received",
+        "INFO typedsvc: stopping before the start has finished",
+    ]
+    # The services stop side by side, so their hooks' lines interleave.
+    assert sorted(after[2:-1]) == sorted(
+        f"hook {name} {stop_hook}"
+        for name in stopped
+        for stop_hook in ("_stopping_service", "_stop_service")
+    )
+    assert after[-1] == "INFO typedsvc: stopped"

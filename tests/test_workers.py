@@ -174,6 +174,51 @@ async def test_a_worker_that_fails_to_start_stops_them_all(tmp_path: Path, start
     assert "restarting" not in served.stderr
 
 
+@needs_reuse_port
+async def test_a_stop_signal_while_the_workers_start_stops_them_cleanly(
+    tmp_path: Path, start: Start
+) -> None:
+    source = WORKER_SERVICE.replace(
+        'say(f"hook _start_service {os.getpid()}")',
+        'say(f"hook _start_service {os.getpid()}"); await asyncio.sleep(30)',
+    )
+    served = await start(str(write(tmp_path / "pids.py", source)), "--workers", "2")
+    await served.wait_for_lines(re.compile(r"^hook _start_service \d+$"), count=2)
+    served.send_signal(signal.SIGTERM)
+    # Each worker cuts its start short (well before the hook's 60 s run out), which is no
+    # failure to start: the stop was asked for.
+    async with asyncio.timeout(TIMEOUT):
+        assert await served.wait_exit() == 0
+    assert served.stderr.count("INFO typedsvc: stopping before the start has finished") == 2
+    assert "failed to start" not in served.stderr
+    assert served.lines[-1].endswith("INFO typedsvc: stopped")
+
+
+@needs_reuse_port
+async def test_a_stop_signal_while_the_workers_import_stops_them_cleanly(
+    tmp_path: Path, start: Start
+) -> None:
+    # The workers are stopped before they can catch the signal (the parent imported the
+    # file without waiting: it has no --worker argument).
+    slow_import = """
+    import sys
+    import time
+
+    if "--worker" in sys.argv:
+        say("importing")
+        time.sleep(30)
+    """
+    served = await start(
+        str(write(tmp_path / "pids.py", WORKER_SERVICE + slow_import)), "--workers", "2"
+    )
+    await served.wait_for_lines(re.compile(r"^importing$"), count=2)
+    served.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(TIMEOUT):
+        assert await served.wait_exit() == 0
+    assert "failed to start" not in served.stderr
+    assert served.lines[-1].endswith("INFO typedsvc: stopped")
+
+
 @pytest.mark.parametrize("workers", ["0", "-1", "two"])
 def test_workers_must_be_a_positive_number_or_auto(tmp_path: Path, workers: str) -> None:
     result = run_cli("run", "x.py", "--workers", workers, cwd=tmp_path)

@@ -7,7 +7,7 @@ import importlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Final
 
 from aiohttp import web
@@ -59,20 +59,15 @@ async def serve(
     runners: list[web.AppRunner] = []
     with gathering_stop_failures() as failures:
         try:
-            started = [service_class() for service_class in services]
-            for service in started:
-                # A service the parent did not know of (a class renamed or added under
-                # --reload) listens where its options say.
-                chosen = ports.get(type(service).__name__) if ports is not None else port
-                runners.append(await _start(service, host, chosen, worker_ready_fd is not None))
-            for service in started:
-                await _hook(service, "_started_service")
-            if worker_ready_fd is not None:
-                os.write(worker_ready_fd, b"1")
-                os.close(worker_ready_fd)
-            await stop.wait()
-            await _stop_delay(runners)
-            LOGGER.info("stopping: no new connections, waiting for requests in flight")
+            starting = _start_all(services, host, port, ports, worker_ready_fd, runners)
+            if await _unless_stopped(starting, stop):
+                # A start hook can wait long (on a database, say), and a stop signal must
+                # not wait for it: what had started stops as after serving.
+                LOGGER.info("stopping before the start has finished")
+            else:
+                await stop.wait()
+                await _stop_delay(runners)
+                LOGGER.info("stopping: no new connections, waiting for requests in flight")
         finally:
             await asyncio.gather(*(runner.cleanup() for runner in runners))
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -84,6 +79,51 @@ async def serve(
         # a failure. 2 means a usage error, and a status of its own would tell them no more.
         causes = "; ".join(failure.what for failure in failures)
         raise StartError(f"stopped, but not cleanly: {causes}.")
+
+
+async def _start_all(
+    services: Sequence[type[Service]],
+    host: str | None,
+    port: int | None,
+    ports: Mapping[str, int] | None,
+    worker_ready_fd: int | None,
+    runners: list[web.AppRunner],
+) -> None:
+    """Start and listen for each service, adding its runner to ``runners`` as it listens."""
+    started = [service_class() for service_class in services]
+    for service in started:
+        # A service the parent did not know of (a class renamed or added under --reload)
+        # listens where its options say.
+        chosen = ports.get(type(service).__name__) if ports is not None else port
+        runners.append(await _start(service, host, chosen, worker_ready_fd is not None))
+    for service in started:
+        await _hook(service, "_started_service")
+    if worker_ready_fd is not None:
+        os.write(worker_ready_fd, b"1")
+        os.close(worker_ready_fd)
+
+
+async def _unless_stopped(work: Coroutine[None, None, None], stop: asyncio.Event) -> bool:
+    """Run ``work`` to its end, or cancel it once ``stop`` is set; whether it was cancelled.
+
+    A failure of ``work`` is raised, as is the cancellation of this task itself.
+    """
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        return True
+    return False
 
 
 async def _hook(
@@ -156,6 +196,10 @@ async def _start(
     site = web.TCPSite(runner, host, port, reuse_port=options.reuse_port or worker)
     try:
         await site.start()
+    except asyncio.CancelledError:
+        # A stop signal during the bind: the service has started, so it stops as well.
+        await runner.cleanup()
+        raise
     except OSError as exc:
         await runner.cleanup()
         # asyncio wraps a failed bind in its own wording; the errno's text is the clear part.

@@ -8,7 +8,8 @@ then:
 
 - restarts a worker that exits, after a delay that doubles with each quick failure;
 - on SIGINT or SIGTERM, forwards it once to every worker, which drains as ``typedsvc run``
-  does, and exits 0 when they all did (a second signal is forwarded too: they leave at once).
+  does (or cuts its start short), and exits 0 when they all did (a second signal is forwarded
+  too: they leave at once).
 
 A worker tells the parent it listens by writing to a pipe the parent gave it, so a worker
 that fails at start (a port in use, a failing ``_start_service``) stops them all.
@@ -103,6 +104,7 @@ class Supervisor:
         self._drain_seconds = drain_seconds
         self._stop = asyncio.Event()
         self._signals = 0
+        self._first_signal = 0
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -115,19 +117,21 @@ class Supervisor:
                 for w, code in zip(self._workers, started, strict=True)
                 if code is not None
             ]
-            if failed:
+            if failed and not self._stop.is_set():
                 worker, code = failed[0]
                 LOGGER.error("worker %d failed to start (status %d): stopping", worker.index, code)
                 self._forward(signal.SIGTERM)
                 await self._wait_all()
                 return code if code > 0 else EXIT_FAILURE
-            LOGGER.info("%d workers serving", len(self._workers))
-            await self._keep()
+            if not self._stop.is_set():
+                LOGGER.info("%d workers serving", len(self._workers))
+                await self._keep()
             codes = await self._wait_all()
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
-        clean = self._signals == 1 and all(code == 0 for code in codes)
+        # A worker the signal reached before it could catch it had not started serving.
+        clean = self._signals == 1 and all(code in (0, -self._first_signal) for code in codes)
         LOGGER.info("stopped")
         return 0 if clean else EXIT_FAILURE
 
@@ -225,6 +229,7 @@ class Supervisor:
         self._signals += 1
         name = signal.Signals(signum).name
         if self._signals == 1:
+            self._first_signal = signum
             LOGGER.info("%s received: stopping the workers", name)
         else:
             LOGGER.warning("%s again: the workers exit without waiting", name)
