@@ -19,6 +19,7 @@ LAYERS: Final = {
         "_access_log",
         "_client_ip",
         "_convert",
+        "_json_schema",
         "_middleware",
         "_params",
         "_problems",

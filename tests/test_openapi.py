@@ -315,3 +315,64 @@ def test_openapi_wrapped_and_unresolvable_annotations() -> None:
         {"enum": ["asc", "desc"]},
     ]
     assert operation["responses"]["default"] == {"description": "A response the handler builds."}
+
+
+class Note(msgspec.Struct):
+    text: str
+    extra: object = None
+
+
+class Unknown:
+    """A class msgspec knows nothing of."""
+
+
+class Loose(typedsvc.Service):
+    @typedsvc.http("POST", r"/notes")
+    async def add(self, request: web.Request, note: Body[Note]) -> JsonResponse[dict[str, object]]:
+        return JsonResponse({"text": note.text, "extra": note.extra})
+
+    @typedsvc.http("POST", r"/meta")
+    async def meta(
+        self, request: web.Request, meta: Body[dict[str, object]]
+    ) -> JsonResponse[list[object]]:
+        keys: list[object] = [*meta]
+        return JsonResponse(keys)
+
+    @typedsvc.http("GET", r"/odd")
+    async def odd(self, request: web.Request) -> JsonResponse[Unknown]:
+        return JsonResponse(Unknown())
+
+
+def test_openapi_object_is_any_json_and_a_class_msgspec_cannot_encode_is_said_so() -> None:
+    # msgspec decodes and encodes object as any JSON value but has no schema of its own for
+    # it; a class it does not know it cannot encode (the handler answers 500).
+    document = typedsvc.openapi(Loose)
+    validate(document)
+    any_json = {"description": "Any JSON value."}
+    assert document["components"]["schemas"]["Note"]["properties"]["extra"] == {
+        **any_json,
+        "default": None,
+    }
+    paths = document["paths"]
+
+    def json_of(operation: dict[str, Any]) -> dict[str, Any]:
+        return operation["responses"]["2XX"]["content"]["application/json"]  # type: ignore[no-any-return]
+
+    assert json_of(paths["/notes"]["post"])["schema"] == {
+        "type": "object",
+        "additionalProperties": any_json,
+    }
+    body = paths["/meta"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"type": "object", "additionalProperties": any_json}
+    assert json_of(paths["/meta"]["post"])["schema"] == {"type": "array", "items": any_json}
+    assert json_of(paths["/odd"]["get"])["schema"] == {
+        "description": "Unknown: a class msgspec cannot encode as JSON."
+    }
+
+
+async def test_body_of_object_takes_any_json(serve: MakeClient) -> None:
+    client = await serve(Loose())
+    response = await client.post("/notes", json={"text": "a", "extra": [1, {"b": None}]})
+    assert await response.json() == {"text": "a", "extra": [1, {"b": None}]}
+    response = await client.post("/meta", json={"z": 1, "a": [True]})
+    assert await response.json() == ["z", "a"]

@@ -14,6 +14,7 @@ from aiohttp import web
 from typedsvc import _errors, _params, _urls
 from typedsvc._convert import Converter, converter
 from typedsvc._errors import DefinitionError, checked
+from typedsvc._json_schema import known
 from typedsvc._service import Service
 from typedsvc._signature import CodeKey, classes_only, code_key, describe, handler_name
 from typedsvc._specs import ERRORS_ATTR, ROUTES_ATTR, ErrorSpec, RouteInput, RouteSpec, record
@@ -132,7 +133,7 @@ def body_decoder(where: str, parameter: str, annotation: object) -> msgspec.json
     try:
         # The schema rejects what the decoder would only fail on at run time (a class
         # msgspec does not know), and OpenAPI needs it anyway.
-        msgspec.json.schema(annotation)
+        msgspec.json.schema(annotation, schema_hook=known)
         return msgspec.json.Decoder(annotation)
     except TypeError as exc:
         # msgspec's reason is its last line; the lines before it suggest hooks.

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Final, NamedTuple, Union, get_args, get_origi
 
 import msgspec
 
+from typedsvc._json_schema import described
 from typedsvc._problems import Problem
 from typedsvc._response import JsonResponse
 from typedsvc._service import Service, routes_of
@@ -59,7 +60,7 @@ def openapi(
     ]
     slots.extend(slot for op in operations for slot in op.slots)
     schemas, components = msgspec.json.schema_components(
-        [typ for _, _, typ in slots], ref_template=_REF_TEMPLATE
+        [typ for _, _, typ in slots], schema_hook=described, ref_template=_REF_TEMPLATE
     )
     for (target, key, _), schema in zip(slots, schemas, strict=True):
         target[key] = schema
