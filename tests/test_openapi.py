@@ -376,3 +376,70 @@ async def test_body_of_object_takes_any_json(serve: MakeClient) -> None:
     assert await response.json() == {"text": "a", "extra": [1, {"b": None}]}
     response = await client.post("/meta", json={"z": 1, "a": [True]})
     assert await response.json() == ["z", "a"]
+
+
+class Overlapping(typedsvc.Service):
+    @typedsvc.http("GET", r"/one")
+    @typedsvc.http("GET", r"/two")
+    async def both(self, request: web.Request) -> str:
+        return "both"
+
+    @typedsvc.http("GET", r"/a/(?P<x>\d+)")
+    async def by_number(self, request: web.Request, x: int) -> str:
+        return "number"
+
+    @typedsvc.http("GET", r"/a/(?P<x>[a-z]+)")
+    async def by_name(self, request: web.Request, x: str) -> str:
+        return "name"
+
+    @typedsvc.http("GET", r"/b/(?P<n>\d+)")
+    async def get_b(self, request: web.Request, n: int) -> str:
+        return "b"
+
+    @typedsvc.http("DELETE", r"/b/(?P<s>[a-z]+)")
+    async def delete_b(self, request: web.Request, s: str) -> None:
+        return None
+
+
+def test_openapi_routes_that_share_a_path_or_a_handler() -> None:
+    document = typedsvc.openapi(Overlapping)
+    validate(document)
+    paths = document["paths"]
+    # A handler of two routes: operationIds are unique, numbered in the order the routes
+    # were declared (the decorator nearest the handler first).
+    assert (paths["/two"]["get"]["operationId"], paths["/one"]["get"]["operationId"]) == (
+        "Overlapping.both",
+        "Overlapping.both.2",
+    )
+    # One path and method, two routes: the first declared has it, and names the other.
+    assert paths["/a/{x}"]["get"]["operationId"] == "Overlapping.by_number"
+    assert paths["/a/{x}"]["get"]["x-typedsvc-also"] == [
+        {"operationId": "Overlapping.by_name", "x-typedsvc-regex": "/a/(?P<x>[a-z]+)"}
+    ]
+    # Templates that differ in their parameters' names alone are one path.
+    assert "/b/{s}" not in paths
+    assert paths["/b/{n}"]["delete"]["operationId"] == "Overlapping.delete_b"
+    [parameter] = paths["/b/{n}"]["delete"]["parameters"]
+    assert (parameter["name"], parameter["schema"]) == (
+        "n",
+        {"type": "string", "pattern": "^(?:[a-z]+)$"},
+    )
+
+
+class Documented(typedsvc.Service):
+    @typedsvc.http("GET", r"/ping")
+    async def ping(self, request: web.Request) -> str:
+        """Answers pong."""
+        return "pong"
+
+
+class Redeclared(Documented):
+    @typedsvc.http("GET", r"/ping")
+    async def ping(self, request: web.Request) -> str:
+        return "pong, and more"
+
+
+def test_openapi_summary_is_the_handlers_own_docstring() -> None:
+    assert typedsvc.openapi(Documented)["paths"]["/ping"]["get"]["summary"] == "Answers pong."
+    # Not the docstring of the handler it overrides.
+    assert "summary" not in typedsvc.openapi(Redeclared)["paths"]["/ping"]["get"]

@@ -8,6 +8,7 @@ Struct, an Enum) in ``components/schemas`` once.
 from __future__ import annotations
 
 import inspect
+import re
 import types
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Final, NamedTuple, Union, get_args, get_origin
@@ -36,6 +37,7 @@ class _Operation(NamedTuple):
 
     path: str
     method: str
+    regex: str
     operation: Document
     # Where each type's schema goes: (the dict, the key), filled once all are known.
     slots: list[tuple[Document, str, object]]
@@ -72,9 +74,22 @@ def openapi(
             # a UUID, an Enum) is described by its type.
             if pattern is not None and schema == {"type": "string"}:
                 schema["pattern"] = f"^(?:{pattern})$"
+    _unique_operation_ids(operations)
     paths: dict[str, Document] = {}
+    # OpenAPI forbids two templates that differ in their parameters' names alone
+    # (/b/{n} and /b/{s}): such routes share the first one's, their parameters renamed.
+    templates: dict[str, str] = {}
     for op in operations:
-        paths.setdefault(op.path, {}).setdefault(op.method, op.operation)
+        path = templates.setdefault(_shape(op.path), op.path)
+        if path != op.path:
+            _rename_path_parameters(op.operation, op.path, path)
+        item = paths.setdefault(path, {})
+        first = item.setdefault(op.method, op.operation)
+        if first is not op.operation:
+            # One operation per path and method: the routes that also take it (by their
+            # regexes) are named on the first one declared.
+            also = first.setdefault("x-typedsvc-also", [])
+            also.append({"operationId": op.operation["operationId"], "x-typedsvc-regex": op.regex})
     document: Document = {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title or cls.name, "version": version},
@@ -154,12 +169,41 @@ def _operations(
             media_type = response.get("content", {}).get(_PROBLEM_TYPE)
             if media_type is not None and "schema" not in media_type:
                 slots.append((media_type, "schema", Problem))
-        yield _Operation(url.path, method.lower(), operation, slots)
+        yield _Operation(url.path, method.lower(), spec.url, operation, slots)
+
+
+def _unique_operation_ids(operations: list[_Operation]) -> None:
+    """Number the operationIds a handler of several ``@http`` routes repeats: .2, .3, ..."""
+    seen: dict[str, int] = {}
+    for op in operations:
+        ident = op.operation["operationId"]
+        seen[ident] = seen.get(ident, 0) + 1
+        if seen[ident] > 1:
+            op.operation["operationId"] = f"{ident}.{seen[ident]}"
+
+
+_PARAMETER: Final = re.compile(r"\{([^}]*)\}")
+
+
+def _shape(path: str) -> str:
+    """A path template without its parameters' names: /b/{} for /b/{n} and /b/{s}."""
+    return _PARAMETER.sub("{}", path)
+
+
+def _rename_path_parameters(operation: Document, path: str, shared: str) -> None:
+    """Give ``operation``'s path parameters the names they have in ``shared``, in order."""
+    names = dict(zip(_PARAMETER.findall(path), _PARAMETER.findall(shared), strict=True))
+    for parameter in operation.get("parameters", ()):
+        if parameter["in"] == "path":
+            parameter["name"] = names[parameter["name"]]
 
 
 def _docstring(handler: Callable[..., object]) -> tuple[str, str]:
-    """The summary (first line) and description (the rest) of a handler's docstring."""
-    doc = inspect.getdoc(handler)
+    """The summary (first line) and description (the rest) of a handler's docstring.
+
+    Its own: not one inherited from the method it overrides, which may do another thing.
+    """
+    doc = inspect.cleandoc(handler.__doc__) if handler.__doc__ else None
     if not doc:
         return "", ""
     summary, _, rest = doc.partition("\n")
