@@ -608,6 +608,98 @@ async def test_inputs_body_whole_floats_are_ints(serve: MakeClient) -> None:
     ]
 
 
+class Slot(msgspec.Struct, tag=True):
+    n: int
+
+
+class Gap(msgspec.Struct, tag=True):
+    width: float
+
+
+class Order(msgspec.Struct):
+    id: int
+    qty_by_slot: dict[int, int] = {}
+    ratio: int | float = 0
+    extra: Any = None
+    parts: list[Slot | Gap] = []
+    pair: tuple[int, float] = (0, 0.0)
+
+
+class Orders(typedsvc.Service):
+    @typedsvc.http("POST", r"/orders")
+    async def create(self, request: web.Request, order: Body[Order]) -> JsonResponse[Order]:
+        return JsonResponse(order)
+
+
+@pytest.mark.parametrize(
+    ("sent", "decoded"),
+    [
+        # Where an int is taken, and there only: a float, int | float or Any keeps 2.0.
+        (
+            '{"id": 1.0, "ratio": 2.0, "extra": [3.0], "pair": [4.0, 5.0]}',
+            {"id": 1, "ratio": 2.0, "extra": [3.0], "pair": [4, 5.0]},
+        ),
+        # An int key, as msgspec's JSON decoder takes it ("7"), beside a whole float value.
+        ('{"id": 1, "qty_by_slot": {"7": 2.0}}', {"id": 1, "qty_by_slot": {"7": 2}}),
+        ('{"id": 1.0, "qty_by_slot": {"7": 2}}', {"id": 1, "qty_by_slot": {"7": 2}}),
+        # In a tagged union, by the tag; every item, not the first alone.
+        (
+            '{"id": 1, "parts": [{"type": "Gap", "width": 3.0}, {"type": "Slot", "n": 4.0}, '
+            '{"type": "Slot", "n": 5.0}]}',
+            {
+                "id": 1,
+                "parts": [
+                    {"type": "Gap", "width": 3.0},
+                    {"type": "Slot", "n": 4},
+                    {"type": "Slot", "n": 5},
+                ],
+            },
+        ),
+        # The largest integer every float up to which is exact.
+        ('{"id": 9007199254740992.0}', {"id": 9007199254740992}),
+    ],
+)
+async def test_inputs_body_whole_floats_are_ints_where_an_int_is_taken(
+    serve: MakeClient, sent: str, decoded: dict[str, object]
+) -> None:
+    client = await serve(Orders())
+    response = await client.post(
+        "/orders", data=sent.encode(), headers={"Content-Type": "application/json"}
+    )
+    answered = await response.json()
+    # As JSON text: 2 == 2.0 in Python.
+    shown = json.dumps({key: answered[key] for key in decoded})
+    assert (response.status, shown) == (200, json.dumps(decoded))
+
+
+@pytest.mark.parametrize(
+    ("sent", "name", "message"),
+    [
+        # A float that stands for several integers is none a client wrote.
+        ('{"id": 12345678901234567.0}', "$.id", "Expected `int`, got `float`."),
+        ('{"id": 1e23}', "$.id", "Expected `int`, got `float`."),
+        (
+            '{"id": 1.0, "qty_by_slot": {"7": 2.5}}',
+            "$.qty_by_slot[...]",
+            "Expected `int`, got `float`.",
+        ),
+        (
+            '{"id": 1, "qty_by_slot": {"x": 2}}',
+            "$.qty_by_slot",
+            "Expected `int`, got `str`, in a key.",
+        ),
+    ],
+)
+async def test_inputs_body_float_and_key_errors(
+    serve: MakeClient, sent: str, name: str, message: str
+) -> None:
+    client = await serve(Orders())
+    response = await client.post(
+        "/orders", data=sent.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert await problem(response) == one_error(422, "body", name, message)
+
+
 async def test_inputs_a_json_value_msgspec_cannot_encode_is_a_500_naming_the_handler(
     serve: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
