@@ -365,18 +365,24 @@ def test_plugin_works_under_dmypy(
     directory, lines = cases_module
     status = str(tmp_path / "dmypy.json")
     daemon = ("-m", "mypy.dmypy", "--status-file", status)
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *daemon, "run", "--", "--config-file", "mypy.ini", "cases.py"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+
     try:
-        runs = [
-            subprocess.run(
-                [sys.executable, *daemon, "run", "--", "--config-file", "mypy.ini", "cases.py"],
-                cwd=directory,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
-            )
-            for _ in range(2)
-        ]
+        # Unchanged, then after an edit (at the end, so that no line moves): the daemon
+        # checks the module again, keeping the handlers' nodes.
+        runs = [check(), check()]
+        cases = directory / "cases.py"
+        cases.write_text(cases.read_text() + "\n\ndef edited() -> int:\n    return 1\n")
+        runs.append(check())
     finally:
         subprocess.run(
             [sys.executable, *daemon, "kill"],

@@ -225,8 +225,14 @@ class TypedsvcPlugin(Plugin):
         if first[2] is at:
             return None
         symbol = info.names.get(first[1].func.name)
-        if symbol is None or symbol.node is not first[1]:
-            # Left by an earlier dmypy run, from a node this class no longer has.
+        if (
+            symbol is None
+            or symbol.node is not first[1]
+            or not any(first[2] is expression for expression in first[1].decorators)
+        ):
+            # Left by an earlier dmypy run: from a node this class no longer has, or from a
+            # decorator expression its handler no longer has (dmypy keeps the node of a
+            # handler it parses again, with the new expressions in it).
             seen[key] = (where, decorator, at)
             return None
         return first[0]
