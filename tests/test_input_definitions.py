@@ -10,7 +10,8 @@ would be unused otherwise, which mypy reports), except the body types msgspec ju
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Literal, Optional, TypeAlias
 
 import pytest
 from aiohttp import web
@@ -250,3 +251,44 @@ def test_inputs_optional_input_of_a_type_not_defined_when_the_class_body_runs() 
                 mode: Query[Mode] = "fast",
             ) -> str:
                 return ""
+
+
+def marker_inside(location: str) -> str:
+    return (
+        f'"Items.items": parameter "n" for url r"/items" has typedsvc.{location} inside its '
+        "annotation, where it marks nothing, so the parameter is never read; put the marker "
+        f"outermost: typedsvc.{location}[T | None], not typedsvc.{location}[T] | None."
+    )
+
+
+def optional_query() -> None:
+    class Items(typedsvc.Service):
+        @typedsvc.http("GET", r"/items")  # type: ignore[typedsvc-url]
+        async def items(self, request: web.Request, n: Optional[Query[int]] = None) -> str:  # noqa: UP045
+            return ""
+
+
+def union_query() -> None:
+    class Items(typedsvc.Service):
+        @typedsvc.http("GET", r"/items")  # type: ignore[typedsvc-url]
+        async def items(self, request: web.Request, n: Query[int] | None = None) -> str:
+            return ""
+
+
+def list_of_headers() -> None:
+    class Items(typedsvc.Service):
+        @typedsvc.http("GET", r"/items")  # type: ignore[typedsvc-url]
+        async def items(self, request: web.Request, n: list[Header[str]] | None = None) -> str:
+            return ""
+
+
+@pytest.mark.parametrize(
+    ("define", "location"),
+    [(optional_query, "Query"), (union_query, "Query"), (list_of_headers, "Header")],
+)
+def test_inputs_marker_inside_the_annotation_marks_nothing(
+    define: Callable[[], None], location: str
+) -> None:
+    # With its default each would pass for a middleware's value, and never be read.
+    with raises(marker_inside(location)):
+        define()

@@ -237,6 +237,19 @@ CASES: dict[str, str] = {
         ) -> str:
             return ""
     """,
+    # A marker inside a union marks nothing: the parameter would never be read.
+    "input_marker_inside_a_union": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, n: typedsvc.Query[int] | None = None) -> str:
+            return ""
+    """,
+    "input_marker_inside_optional": """
+        @typedsvc.http("GET", r"/users")
+        async def search(
+            self, request: web.Request, x_id: Optional[typedsvc.Header[str]] = None
+        ) -> str:
+            return ""
+    """,
     "input_on_websocket": """
         @typedsvc.websocket(r"/rooms")
         async def room(self, websocket: Socket, token: typedsvc.Query[str] = "") -> None:

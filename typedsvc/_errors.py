@@ -376,6 +376,15 @@ def body_without_body_method(where: str, url: str, parameter: str, methods: Iter
     )
 
 
+def marker_inside(where: str, url: str, parameter: str, location: str) -> str:
+    marker = _MARKERS[location]
+    return (
+        f'"{where}": parameter "{parameter}" for url {quote_url(url)} has {marker} inside its '
+        f"annotation, where it marks nothing, so the parameter is never read; put the marker "
+        f"outermost: {marker}[T | None], not {marker}[T] | None."
+    )
+
+
 def input_outside_route(where: str, parameter: str, location: str, handler: str) -> str:
     return (
         f'"{where}": {_MARKERS[location]} parameter "{parameter}" of the {handler} is never '

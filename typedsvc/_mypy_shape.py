@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
@@ -119,7 +119,10 @@ def shape(
             params.append(_urls.Param(name, param_kind, has_default, None, None, True, source))
             continue
         annotation, conversion = _conversion(typ, checker.options)
-        params.append(_urls.Param(name, param_kind, has_default, annotation, conversion))
+        nested = _nested(checker, definition[index].type_annotation) if own_names else None
+        params.append(
+            _urls.Param(name, param_kind, has_default, annotation, conversion, True, None, nested)
+        )
     returned = get_proper_type(handler.ret_type)
     is_async = isinstance(returned, Instance) and returned.type.fullname == COROUTINE_FULLNAME
     return _urls.HandlerShape(where, is_async, tuple(params))
@@ -153,6 +156,25 @@ def _marker(
     if written is None:
         return _UNREADABLE
     return _long_form(checker, written)
+
+
+def _nested(checker: TypeChecker, annotation: Type | None) -> _inputs.Location | None:
+    """The location of a marker written inside an annotation (``Query[int] | None``)."""
+    if isinstance(annotation, UnboundType):
+        args: Sequence[Type] = annotation.args
+    elif isinstance(annotation, UnionType):
+        args = annotation.items
+    else:
+        return None
+    for arg in args:
+        if isinstance(arg, UnboundType):
+            location = _ALIASES.get(resolve(checker, arg.name) or "")
+            if location is not None:
+                return location
+        nested = _nested(checker, arg)
+        if nested is not None:
+            return nested
+    return None
 
 
 def _long_form(checker: TypeChecker, annotation: ast.expr) -> _Marker | None:

@@ -75,6 +75,19 @@ def marker_of(annotation: object) -> tuple[Input, object] | None:
     return None
 
 
+def nested_marker(annotation: object) -> Location | None:
+    """The location of a marker inside ``annotation`` (in a union, a list...), where it
+    marks nothing; None when there is none. Only for an annotation without a marker."""
+    for arg in get_args(annotation):
+        found = marker_of(arg)
+        if found is not None:
+            return found[0].location
+        nested = nested_marker(arg)
+        if nested is not None:
+            return nested
+    return None
+
+
 def source_of(parameter: str, annotation: object) -> InputSource | None:
     """Where a parameter annotated ``annotation`` takes its value from; None for a group."""
     found = marker_of(annotation)

@@ -87,10 +87,11 @@ def _describe_each(
             annotation, ok = resolve_annotation(func, written)
             source = _params.source_of(name, annotation) if ok else None
             conversion = _conversion(annotation) if ok and source is None else None
+            nested = _params.nested_marker(annotation) if ok and source is None else None
             # As mypy writes the type (Optional[int] is "int | None"); as written when it
             # does not evaluate.
             shown = _params.display(annotation) if ok else written
-            param = _urls.Param(name, kind, has_default, shown, conversion, ok, source)
+            param = _urls.Param(name, kind, has_default, shown, conversion, ok, source, nested)
         else:
             annotation = written
             try:
@@ -113,7 +114,10 @@ def _param(name: str, kind: _urls.ParamKind, has_default: bool, annotation: obje
     source = _params.source_of(name, annotation)
     if source is not None:
         return _urls.Param(name, kind, has_default, display, None, True, source)
-    return _urls.Param(name, kind, has_default, display, _conversion(annotation), True)
+    nested = _params.nested_marker(annotation)
+    return _urls.Param(
+        name, kind, has_default, display, _conversion(annotation), True, None, nested
+    )
 
 
 # A parameter: its name, kind, whether it has a default, and its annotation as written.

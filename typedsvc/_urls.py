@@ -15,7 +15,7 @@ from typing import Final, Literal, NamedTuple
 
 from typedsvc import _errors
 from typedsvc._groups import simple_groups
-from typedsvc._inputs import InputSource, body_method_problem, input_problems
+from typedsvc._inputs import InputSource, Location, body_method_problem, input_problems
 
 ParamKind = Literal[
     "positional_only", "positional_or_keyword", "var_positional", "keyword_only", "var_keyword"
@@ -48,6 +48,9 @@ class Param(NamedTuple):
     # Where a marked parameter (typedsvc.Query[int], ...) takes its value from; None for
     # the others, which url groups fill.
     source: InputSource | None = None
+    # The location of a marker inside the annotation (typedsvc.Query[int] | None), which
+    # marks nothing there; None when there is none.
+    nested: Location | None = None
 
 
 class UrlGroups(NamedTuple):
@@ -327,7 +330,10 @@ def _group_problems(
     for param in by_name.values():
         if param.name in groups.names or param.name in paired:
             continue
-        if not param.resolved:
+        if param.nested is not None:
+            # With a default it would pass for a middleware's value, and never be read.
+            problems.append(_errors.marker_inside(where, url, param.name, param.nested))
+        elif not param.resolved:
             # Perhaps a marker (typedsvc.Query[Mode]) whose type is not defined yet. With a
             # default it would pass for a middleware's value, and never get its input.
             annotation = param.annotation or ""
