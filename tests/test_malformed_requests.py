@@ -14,6 +14,7 @@ from conftest import MakeClient
 from rawhttp import TIMEOUT, exchange
 
 import typedsvc
+from typedsvc import JsonResponse
 
 LIMIT = 1024
 
@@ -128,12 +129,20 @@ class LimitedWithHandler(Limited):
         return f"{status_code}: at most {LIMIT} bytes"
 
 
+class LimitedWithJsonHandler(Limited):
+    # A response typedsvc prepares before the handler returns, which says so all the same.
+    @typedsvc.http_error(413)
+    async def too_large(self, request: web.Request) -> JsonResponse[dict[str, int]]:
+        return JsonResponse({"limit": LIMIT})
+
+
 @pytest.mark.parametrize(
     ("service", "body"),
     [
         pytest.param(Limited, b"Maximum request body size 1024 exceeded.", id="aiohttp"),
         # The rest of the body is not read with a handler either: the connection still ends.
         pytest.param(LimitedWithHandler, b"413: at most 1024 bytes", id="http_error-handler"),
+        pytest.param(LimitedWithJsonHandler, b'{"limit":1024}', id="http_error-json-handler"),
     ],
 )
 @pytest.mark.parametrize(

@@ -443,7 +443,8 @@ class _ErrorHandlers:
         response = await self._run(request, exc.status, exc)
         if exc.keep_alive is False:
             # The exception ends its connection (see above; a body that could not be read
-            # too): the handler's answer does as well.
+            # too): the handler's answer does as well (_run() has had it say so, unless it
+            # is the 500 of a handler that failed).
             response.force_close()
         return response
 
@@ -478,6 +479,9 @@ class _ErrorHandlers:
             for name, header in exc.headers.items():
                 if name not in _BODY_HEADERS and name not in response.headers:
                     response.headers.add(name, header)
+            if exc.keep_alive is False:
+                # Before it is prepared below, so that its headers say so.
+                response.force_close()
         if type(value) not in FROM_DEFAULTS:
             # Prepared here, as a route's handler prepares it (see _route_handler), so that
             # aiohttp's refusal to send it is this handler's 500.
