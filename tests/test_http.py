@@ -7,7 +7,7 @@ import enum
 import logging
 import uuid
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from aiohttp import web
@@ -15,7 +15,7 @@ from aiohttp.http import SERVER_SOFTWARE
 from conftest import MakeClient, problem
 
 import typedsvc
-from typedsvc import HttpOptions, Options, Response, ResponseDict
+from typedsvc import HttpOptions, JsonResponse, Options, Response, ResponseDict
 
 
 class Color(enum.StrEnum):
@@ -499,6 +499,18 @@ class Gives(typedsvc.Service):
             "a reason 'Fine\\x7f' that holds a line break or another control character, which "
             "HTTP forbids there",
             id="aiohttp-reason-del",
+        ),
+        # Values of the union that HTTP cannot carry: not said to be outside it.
+        pytest.param(
+            Response("\u20ac", charset="ascii"),
+            "a str body that cannot be sent as ascii: 'ascii' codec can't encode character "
+            "'\\u20ac' in position 0: ordinal not in range(128)",
+            id="str-body-not-in-its-charset",
+        ),
+        pytest.param(
+            {"body": "x", "status": 600},
+            "a response with status 600, outside 200-599",
+            id="status-600",
         ),
     ],
 )
@@ -992,3 +1004,66 @@ async def test_http_access_log_shows_the_real_status_of_a_streamed_response(
     await (await client.get("/stream")).read()
     [line] = await access_lines(caplog, 1)
     assert line.startswith('127.0.0.1 "GET /stream" 206 ')
+
+
+class RaisesUnsendable(typedsvc.Service):
+    @typedsvc.http("GET", r"/header")
+    async def header(self, request: web.Request) -> str:
+        raise web.HTTPConflict(headers={"X-Echo": request.query.get("v", "")})
+
+    @typedsvc.http("GET", r"/handled")
+    async def handled(self, request: web.Request) -> str:
+        raise web.HTTPBadRequest(headers={"X-Echo": request.query.get("v", "")})
+
+    @typedsvc.http("GET", r"/interim")
+    async def interim(self, request: web.Request) -> str:
+        exc = web.HTTPException()
+        exc.set_status(100)
+        raise exc
+
+    @typedsvc.http_error(400)
+    async def bad_request(self, request: web.Request) -> JsonResponse[list[str]]:
+        return JsonResponse(["bad"])
+
+
+ECHOED_LINE_BREAK: Final = (
+    "a header 'X-Echo' whose value holds a line break or another control character, which "
+    "HTTP forbids there (a line break would start a header of its own)"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "log"),
+    [
+        pytest.param(
+            "/header?v=a%0d%0aSet-Cookie:%20x=1",
+            f'"RaisesUnsendable.header" raised HTTPConflict with {ECHOED_LINE_BREAK}; '
+            "answered 500.",
+            id="header-without-error-handler",
+        ),
+        # Refused before its error handler runs, which would copy the header.
+        pytest.param(
+            "/handled?v=a%0d%0aSet-Cookie:%20x=1",
+            f'"RaisesUnsendable.handled" raised HTTPBadRequest with {ECHOED_LINE_BREAK}; '
+            "answered 500.",
+            id="header-with-error-handler",
+        ),
+        pytest.param(
+            "/interim",
+            '"RaisesUnsendable.interim" raised HTTPException with a response with status 100, '
+            "an interim status that is no answer (200-599); answered 500.",
+            id="interim-status",
+        ),
+    ],
+)
+async def test_http_raised_exception_http_cannot_carry_is_a_500_naming_the_handler(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture, path: str, log: str
+) -> None:
+    client = await serve(RaisesUnsendable())
+    with caplog.at_level(logging.ERROR, logger="typedsvc"):
+        response = await client.get(path)
+        assert (response.status, await response.text()) == (500, "500: Internal Server Error")
+        assert "Set-Cookie" not in response.headers
+        # The connection goes on: a 500 like any other.
+        assert (await client.get("/header?v=fine")).status == 409
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [log]

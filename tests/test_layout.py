@@ -32,6 +32,7 @@ LAYERS: Final = {
     "application and routing": {
         "_app",
         "_body",
+        "_error_handlers",
         "_extract",
         "_finish",
         "_normalize",

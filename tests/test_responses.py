@@ -407,8 +407,12 @@ def test_normalize_passes_a_stream_response_through() -> None:
             {"b": 1, "a": 2}, "a dict with unknown keys ['a', 'b']", id="dict-unknown-keys-sorted"
         ),
         pytest.param({"status": "200"}, "a response with status '200'", id="dict-status-str"),
-        pytest.param({"status": 1000}, "a response with status 1000", id="dict-status-1000"),
-        pytest.param({"status": 99}, "a response with status 99", id="dict-status-99"),
+        pytest.param(
+            {"status": 1000}, "a response with status 1000, outside 200-599", id="dict-status-1000"
+        ),
+        pytest.param(
+            {"status": 99}, "a response with status 99, outside 200-599", id="dict-status-99"
+        ),
         pytest.param(
             {"status": 101},
             "a response with status 101, an interim status that is no answer (200-599)",
@@ -423,7 +427,11 @@ def test_normalize_passes_a_stream_response_through() -> None:
         pytest.param({"status": None}, "a response with status None", id="dict-status-none"),
         pytest.param((True, "x"), "a response with status True", id="tuple-status-bool"),
         pytest.param(("200", "x"), "a response with status '200'", id="tuple-status-str"),
-        pytest.param(Response(status=600), "a response with status 600", id="response-status-600"),
+        pytest.param(
+            Response(status=600),
+            "a response with status 600, outside 200-599",
+            id="response-status-600",
+        ),
         pytest.param({"body": 1}, "a response with a body of type int", id="dict-body-int"),
         pytest.param((200, None), "a response with a body of type NoneType", id="tuple-body-none"),
         pytest.param(
@@ -464,8 +472,14 @@ def test_normalize_passes_a_stream_response_through() -> None:
         ),
         pytest.param({"content_type": ["text/plain"]}, "a content_type of type list", id="ct-list"),
         pytest.param({"charset": 8}, "a charset of type int", id="charset-int"),
-        pytest.param(web.Response(status=700), "a response with status 700", id="aiohttp-700"),
-        pytest.param(web.Response(status=99), "a response with status 99", id="aiohttp-99"),
+        pytest.param(
+            web.Response(status=700),
+            "a response with status 700, outside 200-599",
+            id="aiohttp-700",
+        ),
+        pytest.param(
+            web.Response(status=99), "a response with status 99, outside 200-599", id="aiohttp-99"
+        ),
         pytest.param(
             {"body": "x", "headers": {"Content-Type": 5}},
             "headers whose names and values are not all str",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import re
@@ -12,21 +11,15 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from aiohttp import hdrs, web
-from aiohttp.abc import AbstractMatchInfo
-from aiohttp.http_exceptions import HttpProcessingError
 
 from typedsvc._access_log import AccessLogger, file_logger
-from typedsvc._body import unreadable
 from typedsvc._client_ip import REAL_IP_KEY, RealIp
+from typedsvc._error_handlers import ErrorHandlers, answer_unsendable, failed
 from typedsvc._extract import Reader, group_arguments, groups_caller
 from typedsvc._finish import Finish, may_return_prepared
-from typedsvc._middleware import through
+from typedsvc._middleware import accepted_names, pick, through
 from typedsvc._normalize import (
     FROM_DEFAULTS,
-    Defaults,
-    InvalidResponseError,
-    UnencodableJsonError,
-    UnsafeHeaderError,
     normalize,
     refusal,
 )
@@ -40,22 +33,16 @@ from typedsvc._specs import RouteSpec, StaticSpec, WebsocketSpec
 from typedsvc._static import static_handler, static_match
 from typedsvc._types import ResponseValue
 from typedsvc._urls import compile_url
-from typedsvc._websocket import OpenWebsockets, went_away
+from typedsvc._websocket import OpenWebsockets
 
 LOGGER: Final = logging.getLogger("typedsvc")
 SERVICE_KEY: Final = web.AppKey("typedsvc.service", Service)
 
-# Headers that describe an exception's own body; an error handler's body replaces them.
-_BODY_HEADERS: Final = frozenset(
-    {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
-)
 _NO_GROUPS: Final[Mapping[str, object]] = MappingProxyType({})
 # Seconds a connection has to send its request head when keep-alive is off (see
 # _handler_args): nginx allows 60, uvicorn 5 between requests; a request head takes
 # milliseconds unless the client is stalling on purpose.
 REQUEST_HEAD_TIMEOUT: Final = 15.0
-# What the access log shows for a request whose client left before the answer (nginx's 499).
-CLIENT_CLOSED_REQUEST: Final = 499
 
 
 def create_app(service: Service) -> web.Application:
@@ -69,7 +56,7 @@ def create_app(service: Service) -> web.Application:
         raise TypeError(f"create_app() takes a typedsvc.Service, got {type(service).__name__}.")
     options = service.options.http
     finish = Finish(options)
-    errors = _ErrorHandlers(service, finish)
+    errors = ErrorHandlers(service, finish)
     access_log: logging.Logger | None = LOGGER.getChild("access") if options.access_log else None
     file_handler: logging.Handler | None = None
     if isinstance(options.access_log, str):
@@ -184,7 +171,7 @@ def _handler_args(options: HttpOptions, access_log: logging.Logger | None) -> di
 def _route_handler(
     spec: RouteSpec,
     call: Callable[..., Awaitable[ResponseValue]],
-    errors: _ErrorHandlers,
+    errors: ErrorHandlers,
     finish: Finish,
     service: Service,
 ) -> AiohttpHandler:
@@ -224,13 +211,20 @@ def _route_handler(
                     raise why from None
                 return response
             except web.HTTPException as exc:
-                response = await errors.for_http_exception(request, exc)
+                refused = await answer_unsendable(request, where, exc, errors)
+                if refused is None:
+                    refused = await errors.for_http_exception(request, exc)
+                response = refused
             except Exception as exc:
-                response = await _failed(request, where, exc, errors)
+                response = await failed(request, where, exc, errors)
         except web.HTTPException as exc:
-            # Left for aiohttp to send as it is (an exception is a response in aiohttp 3).
-            finish(request, exc)
-            raise
+            # One an error handler raised, or one without an error handler.
+            refused = await answer_unsendable(request, where, exc, errors)
+            if refused is None:
+                # Left for aiohttp to send as it is (an exception is a response in aiohttp 3).
+                finish(request, exc)
+                raise
+            response = refused
         except asyncio.CancelledError:
             # aiohttp cancels what still runs when a stop's grace period ends.
             LOGGER.warning('"%s" was cancelled before it answered.', where)
@@ -272,7 +266,7 @@ def _invoker(
     if middlewares:
         # Only a middleware can pass extra arguments; without one, the handler's
         # signature is never looked at.
-        accepts = _accepted_names(call)
+        accepts = accepted_names(call)
 
         async def through_middleware(request: web.Request) -> ResponseValue:
             if body_reader is None:
@@ -284,7 +278,7 @@ def _invoker(
                 middlewares,
                 service,
                 request,
-                lambda extra: call(request, **{**_pick(extra, accepts), **kwargs}),
+                lambda extra: call(request, **{**pick(extra, accepts), **kwargs}),
             )
 
         return through_middleware
@@ -312,22 +306,6 @@ def _invoker(
     return with_arguments
 
 
-def _accepted_names(call: Callable[..., object]) -> frozenset[str] | None:
-    """The keyword parameters a handler declares after the request; None when it takes any."""
-    parameters = list(inspect.signature(call).parameters.values())[1:]
-    if any(param.kind is param.VAR_KEYWORD for param in parameters):
-        return None
-    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return frozenset(param.name for param in parameters if param.kind in keyword)
-
-
-def _pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, Any]:
-    """The values a middleware passed on that the handler declares (url groups win)."""
-    if accepts is None:
-        return extra
-    return {name: value for name, value in extra.items() if name in accepts}
-
-
 def _refuse_too_large(request: web.Request, max_size: int) -> None:
     """Raise aiohttp's 413 for a request whose declared body is over ``max_size``."""
     length = request.headers.get(hdrs.CONTENT_LENGTH)
@@ -336,7 +314,7 @@ def _refuse_too_large(request: web.Request, max_size: int) -> None:
 
 
 def _with_error_handlers(
-    inner: AiohttpHandler, errors: _ErrorHandlers, finish: Finish, max_size: int
+    inner: AiohttpHandler, errors: ErrorHandlers, finish: Finish, max_size: int
 ) -> AiohttpHandler:
     """``inner``, with its HTTP errors (a static 404, a websocket's 426) sent to ``errors``,
     and a declared body over ``max_size`` refused as a route's handler refuses it."""
@@ -357,138 +335,3 @@ def _with_error_handlers(
         return response
 
     return handle
-
-
-async def _failed(
-    request: web.Request, where: str, exc: Exception, errors: _ErrorHandlers
-) -> web.StreamResponse:
-    """The answer to a handler that raised ``exc``: a 500, unless the client caused it."""
-    if went_away(exc, request):
-        # The client closed the connection while the handler read its body or wrote a
-        # stream to it: no fault of the service, and there is no one left to answer.
-        LOGGER.debug('"%s": the client closed the connection before it was answered.', where)
-        return web.Response(status=CLIENT_CLOSED_REQUEST, reason="Client Closed Request")
-    if isinstance(exc, HttpProcessingError | web.RequestPayloadError):
-        # A body that cannot be read (a broken chunk, one that does not decompress): the
-        # client's mistake, answered as aiohttp answers a request it cannot parse, closing
-        # the connection, whose next request cannot be told from the rest of this one.
-        # (aiohttp's C parser never hands a broken chunk to the handler: see
-        # tests/test_disconnects.py.)
-        LOGGER.info('"%s": %s', where, unreadable(request, exc))
-        refused = web.HTTPBadRequest()
-        refused.force_close()
-        return await errors.for_http_exception(request, refused)
-    _log_failure(where, exc)
-    return await errors.for_exception(request)
-
-
-def _log_failure(where: str, exc: Exception) -> None:
-    """Log why a handler's request was answered 500: a bad return value, or an exception."""
-    if isinstance(exc, UnencodableJsonError | UnsafeHeaderError):
-        LOGGER.error('"%s" returned %s; answered 500.', where, exc)
-    elif isinstance(exc, InvalidResponseError):
-        LOGGER.error(
-            '"%s" returned %s, which is not a typedsvc.ResponseValue; answered 500.', where, exc
-        )
-    else:
-        LOGGER.error('"%s" raised an exception; answered 500.', where, exc_info=exc)
-
-
-def _internal_error() -> web.Response:
-    return web.Response(status=500, text="500: Internal Server Error")
-
-
-class _ErrorHandlers:
-    """The service's ``@http_error`` handlers and the rules for running them."""
-
-    def __init__(self, service: Service, finish: Finish) -> None:
-        self._service = service
-        self._finish = finish
-        self._middlewares = tuple(service.http_middleware)
-        options = service.options.http
-        # One for the whole service: every handler's plain responses share its headers.
-        self.defaults = Defaults(options.content_type, options.charset, options.server_header)
-        self._handlers: dict[int, tuple[str, Callable[..., Awaitable[ResponseValue]], bool]] = {
-            spec.status: (spec.where, getattr(service, attr), spec.takes_status_code)
-            for attr, spec in routes_of(type(service)).error_handlers
-        }
-        self._accepts = {
-            status: _accepted_names(call) if self._middlewares else None
-            for status, (_, call, _) in self._handlers.items()
-        }
-        self.handles_routing = bool(self._handlers.keys() & {404, 405})
-
-    @web.middleware
-    async def routing_middleware(
-        self, request: web.Request, handler: AiohttpHandler
-    ) -> web.StreamResponse:
-        """Answer aiohttp's 404 and 405 with the service's handlers for them."""
-        match_info: AbstractMatchInfo = request.match_info
-        exc = match_info.http_exception
-        if exc is not None and exc.status in self._handlers:
-            return await self._run(request, exc.status, exc)
-        return await handler(request)
-
-    async def for_http_exception(
-        self, request: web.Request, exc: web.HTTPException
-    ) -> web.StreamResponse:
-        # The rest of a body over client_max_size may still be on its way, and is not read:
-        # the connection ends with this answer, and says so (aiohttp would otherwise read on
-        # for up to 10 s, then close the connection unannounced).
-        if exc.status == web.HTTPRequestEntityTooLarge.status_code:
-            exc.force_close()
-        if exc.status not in self._handlers:
-            # aiohttp renders the exception with its own body and headers.
-            raise exc
-        response = await self._run(request, exc.status, exc)
-        if exc.keep_alive is False:
-            # The exception ends its connection (see above; a body that could not be read
-            # too): the handler's answer does as well (_run() has had it say so, unless it
-            # is the 500 of a handler that failed).
-            response.force_close()
-        return response
-
-    async def for_exception(self, request: web.Request) -> web.StreamResponse:
-        if 500 not in self._handlers:
-            return _internal_error()
-        return await self._run(request, 500, None)
-
-    async def _run(
-        self, request: web.Request, status: int, exc: web.HTTPException | None
-    ) -> web.StreamResponse:
-        where, call, takes_status = self._handlers[status]
-        given = {"status_code": status} if takes_status else {}
-        try:
-            if self._middlewares:
-                accepts = self._accepts[status]
-                value = await through(
-                    self._middlewares,
-                    self._service,
-                    request,
-                    lambda extra: call(request, **{**_pick(extra, accepts), **given}),
-                )
-            else:
-                value = await call(request, **given)
-            response = normalize(value, self.defaults, status)
-        except web.HTTPException:
-            raise
-        except Exception as error:
-            _log_failure(where, error)
-            return _internal_error()
-        if exc is not None and not response.prepared:
-            for name, header in exc.headers.items():
-                if name not in _BODY_HEADERS and name not in response.headers:
-                    response.headers.add(name, header)
-            if exc.keep_alive is False:
-                # Before it is prepared below, so that its headers say so.
-                response.force_close()
-        if type(value) not in FROM_DEFAULTS:
-            # Prepared here, as a route's handler prepares it (see _route_handler), so that
-            # aiohttp's refusal to send it is this handler's 500.
-            self._finish(request, response)
-            try:
-                await response.prepare(request)
-            except (ValueError, TypeError) as error:
-                _log_failure(where, refusal(response) or error)
-                return _internal_error()
-        return response

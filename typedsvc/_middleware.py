@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -48,3 +49,19 @@ async def through(
         return await middlewares[index](next_, service, request)
 
     return await at(0, {})
+
+
+def accepted_names(call: Callable[..., object]) -> frozenset[str] | None:
+    """The keyword parameters a handler declares after the request; None when it takes any."""
+    parameters = list(inspect.signature(call).parameters.values())[1:]
+    if any(param.kind is param.VAR_KEYWORD for param in parameters):
+        return None
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return frozenset(param.name for param in parameters if param.kind in keyword)
+
+
+def pick(extra: dict[str, Any], accepts: frozenset[str] | None) -> dict[str, Any]:
+    """The values a middleware passed on that the handler declares (url groups win)."""
+    if accepts is None:
+        return extra
+    return {name: value for name, value in extra.items() if name in accepts}

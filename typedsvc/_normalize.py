@@ -27,11 +27,15 @@ class InvalidResponseError(TypeError):
     """A handler returned something outside ``ResponseValue`` (possible from untyped code)."""
 
 
-class UnencodableJsonError(InvalidResponseError):
+class UnsendableError(InvalidResponseError):
+    """A handler returned a value of the union that HTTP cannot carry as it is."""
+
+
+class UnencodableJsonError(UnsendableError):
     """A handler returned a ``JsonResponse`` whose value msgspec cannot encode."""
 
 
-class UnsafeHeaderError(InvalidResponseError):
+class UnsafeHeaderError(UnsendableError):
     """A handler returned a header or reason with a control character such as a line break."""
 
 
@@ -78,7 +82,7 @@ def normalize(value: ResponseValue, defaults: Defaults, status: int = 200) -> we
             body = value.encode(defaults.encoding)
         except UnicodeEncodeError as exc:
             message = f"a str body that cannot be sent as {defaults.encoding}: {exc}"
-            raise InvalidResponseError(message) from None
+            raise UnsendableError(message) from None
         return web.Response(body=body, status=status, headers=defaults.headers)
     # An aiohttp response of a type seen before is returned as it is, before the other
     # forms are tried: a set lookup spares a json_response() six isinstance() calls.
@@ -231,13 +235,23 @@ def _build(
             if _FORBIDDEN.search(announced):
                 # A charset such as "\0" names no codec, and is no header either.
                 raise _forbidden_header(hdrs.CONTENT_TYPE) from None
-            raise InvalidResponseError(
-                f"a str body that cannot be sent as {encoding}: {exc}"
-            ) from None
+            raise UnsendableError(f"a str body that cannot be sent as {encoding}: {exc}") from None
     elif not isinstance(body, bytes):
         raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
     # Made with its headers and body complete: setting either on a response costs more.
     return web.Response(body=body, status=status, reason=reason, headers=merged)
+
+
+def unsendable(response: web.StreamResponse) -> InvalidResponseError | None:
+    """Why HTTP cannot carry ``response``, one aiohttp has not prepared; None if it can.
+
+    For a response typedsvc did not make (an ``HTTPException`` a handler raised): its status
+    outside 200-599, or what :func:`refusal` finds.
+    """
+    status = response.status
+    if not 200 <= status <= 599:
+        return _bad_status(status)
+    return refusal(response)
 
 
 def refusal(response: web.StreamResponse) -> InvalidResponseError | None:
@@ -287,9 +301,11 @@ def _forbidden_header(name: str) -> UnsafeHeaderError:
 def _bad_status(status: object) -> InvalidResponseError:
     if type(status) is int and 100 <= status <= 199:
         # A client reads a 1xx as an interim answer and waits on for the real one.
-        return InvalidResponseError(
+        return UnsendableError(
             f"a response with status {status}, an interim status that is no answer (200-599)"
         )
+    if isinstance(status, int) and not isinstance(status, bool):
+        return UnsendableError(f"a response with status {status!r}, outside 200-599")
     return InvalidResponseError(f"a response with status {status!r}")
 
 
