@@ -16,6 +16,8 @@ from mypy.messages import format_type_bare
 from mypy.nodes import (
     ARG_STAR,
     ARG_STAR2,
+    ArgKind,
+    CallExpr,
     Decorator,
     Expression,
     FuncDef,
@@ -102,6 +104,10 @@ def loosen(ctx: FunctionSigContext) -> CallableType:
     """Any values by name or position for a url_for() whose route is known: checked later."""
     if not ctx.args or not ctx.args[0] or not isinstance(_target(ctx.args[0][0]), _Target):
         return ctx.default_signature
+    if isinstance(ctx.context, CallExpr) and _unpacks(ctx.context.arg_kinds):
+        # Values unpacked from a list or a dict: no name is known here, so mypy checks
+        # their types against the handler's signature, as it does without the plugin.
+        return ctx.default_signature
     signature = ctx.default_signature
     anything = AnyType(TypeOfAny.special_form)
     return CallableType(
@@ -130,19 +136,18 @@ def check_call(ctx: FunctionContext) -> Type:
         message = _errors.url_for_not_reversible(where, facts["url"], facts["reversal"])
         checker.fail(message, ctx.context, code=TYPEDSVC_URL_FOR)
         return ctx.default_return_type
+    if isinstance(ctx.context, CallExpr) and _unpacks(ctx.context.arg_kinds):
+        # Checked by mypy against the handler's signature (see loosen()), whose arguments
+        # ctx.args follow.
+        return ctx.default_return_type
     given: dict[str, Expression] = {}
-    unpacked = False
-    for index, (kind, expression) in enumerate(zip(ctx.arg_kinds[1], ctx.args[1], strict=True)):
-        unpacked = unpacked or kind == ARG_STAR
-        if kind == ARG_STAR:
-            continue
+    for index, expression in enumerate(ctx.args[1]):
         if index >= len(target.positional):
             message = _errors.url_for_too_many(where, len(target.positional), len(ctx.args[1]))
             checker.fail(message, expression, code=TYPEDSVC_URL_FOR)
             break
         given[target.positional[index]] = expression
-    for kind, name, expression in zip(ctx.arg_kinds[2], ctx.arg_names[2], ctx.args[2], strict=True):
-        unpacked = unpacked or kind == ARG_STAR2
+    for name, expression in zip(ctx.arg_names[2], ctx.args[2], strict=True):
         if name is not None:
             given[name] = expression
     for name, expression in given.items():
@@ -158,18 +163,22 @@ def check_call(ctx: FunctionContext) -> Type:
                 where, name, format_type_bare(expected, options), format_type_bare(got, options)
             )
             checker.fail(message, expression, code=TYPEDSVC_URL_FOR)
-    if not unpacked:
-        for name in target.required:
-            if name in given:
-                continue
-            if name in facts["groups"]:
-                message = _errors.url_for_missing_group(where, name)
-            elif name in facts["query"]:
-                message = _errors.url_for_missing_query(where, name)
-            else:
-                continue
-            checker.fail(message, ctx.context, code=TYPEDSVC_URL_FOR)
+    for name in target.required:
+        if name in given:
+            continue
+        if name in facts["groups"]:
+            message = _errors.url_for_missing_group(where, name)
+        elif name in facts["query"]:
+            message = _errors.url_for_missing_query(where, name)
+        else:
+            continue
+        checker.fail(message, ctx.context, code=TYPEDSVC_URL_FOR)
     return ctx.default_return_type
+
+
+def _unpacks(kinds: list[ArgKind]) -> bool:
+    """Whether a call passes values with * or **."""
+    return any(kind in (ARG_STAR, ARG_STAR2) for kind in kinds)
 
 
 def _misfit(checker: TypeChecker, expression: Expression, expected: Type) -> Type | None:
