@@ -6,12 +6,14 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 import pytest
 from aiohttp import web
 from conftest import MakeClient
+from rawhttp import exchange
 
 import typedsvc
-from typedsvc import DefinitionError, Next, ResponseValue
+from typedsvc import Body, DefinitionError, Next, Query, ResponseValue
 
 # What each middleware saw, in order (aiohttp warns about plain str keys on a request).
 TRAIL = web.RequestKey("trail", list[str])
@@ -141,3 +143,74 @@ def test_http_middleware_must_be_async() -> None:
 
         class Bad(typedsvc.Service):  # pyright: ignore[reportUnusedClass]
             http_middleware = (outer, sync)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+
+
+class NewNote(msgspec.Struct):
+    text: str
+
+
+async def authenticate(next: Next, service: Any, request: web.Request) -> ResponseValue:
+    if "Authorization" not in request.headers:
+        return 401, "401: log in first"
+    try:
+        return await next()
+    except web.HTTPBadRequest:
+        request[TRAIL] = ["saw the 400"]
+        raise
+
+
+class Guarded(typedsvc.Service):
+    http_middleware = (authenticate,)
+
+    @typedsvc.http("POST", r"/notes/(?P<note_id>\d+)")
+    async def add(
+        self, request: web.Request, note_id: int, note: Body[NewNote], dry: Query[bool] = False
+    ) -> str:
+        return note.text
+
+
+class GuardedWithHandler(Guarded):
+    @typedsvc.http_error(400)
+    async def bad_request(self, request: web.Request) -> str:
+        return f"400: {','.join(request.get(TRAIL, []))}"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param("/notes/1", b'{"text": 1}', id="body-that-does-not-fit"),
+        pytest.param("/notes/1", b"not json", id="body-not-json"),
+        pytest.param("/notes/1?dry=maybe", b'{"text": "a"}', id="query"),
+        # An int of more digits than Python converts.
+        pytest.param("/notes/" + "1" * 5000, b'{"text": "a"}', id="group"),
+    ],
+)
+async def test_http_middleware_runs_before_the_inputs_are_read(
+    serve: MakeClient, path: str, body: bytes
+) -> None:
+    # An authenticating middleware answers before a body is read or an input is checked.
+    client = await serve(Guarded())
+    json_body = {"Content-Type": "application/json"}
+    response = await client.post(path, data=body, headers=json_body)
+    assert (response.status, await response.text()) == (401, "401: log in first")
+
+
+async def test_http_middleware_answers_before_a_body_arrives(serve: MakeClient) -> None:
+    client = await serve(Guarded())
+    port = client.url("/").port
+    assert port is not None
+    # 4 bytes of 100: reading the body would wait for the rest.
+    head = b"POST /notes/1 HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    answer = await exchange(port, head + b"Content-Length: 100\r\n\r\n" + b'{"te', wait=0.1)
+    assert (answer.status, answer.body) == (401, b"401: log in first")
+
+
+async def test_http_middleware_sees_an_invalid_inputs_400_come_out_of_next(
+    serve: MakeClient,
+) -> None:
+    client = await serve(GuardedWithHandler())
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer t"}
+    response = await client.post("/notes/1?dry=maybe", data=b'{"text": "a"}', headers=headers)
+    assert (response.status, await response.text()) == (400, "400: saw the 400")
+    response = await client.post("/notes/1", data=b'{"text": "a"}', headers=headers)
+    assert (response.status, await response.text()) == (200, "a")

@@ -269,17 +269,18 @@ def _invoker(
         accepts = accepted_names(call)
 
         async def through_middleware(request: web.Request) -> ResponseValue:
-            if body_reader is None:
-                kwargs = arguments(request)
-            else:
-                match_info = request.match_info if group_count else _NO_GROUPS
-                kwargs = await body_reader.read_body(request, match_info)
-            return await through(
-                middlewares,
-                service,
-                request,
-                lambda extra: call(request, **{**pick(extra, accepts), **kwargs}),
-            )
+            # The inputs are read inside the middleware, as the handler's own first step: a
+            # middleware that answers itself (one that authenticates) does so before a body
+            # is read, and one around the handler sees an invalid input's 400 come out of it.
+            async def innermost(extra: dict[str, Any]) -> ResponseValue:
+                if body_reader is None:
+                    kwargs = arguments(request)
+                else:
+                    match_info = request.match_info if group_count else _NO_GROUPS
+                    kwargs = await body_reader.read_body(request, match_info)
+                return await call(request, **{**pick(extra, accepts), **kwargs})
+
+            return await through(middlewares, service, request, innermost)
 
         return through_middleware
     if body_reader is not None:
