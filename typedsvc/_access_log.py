@@ -13,6 +13,8 @@ from aiohttp.abc import AbstractAccessLogger
 from typedsvc._client_ip import get_forwarded_remote_ip, match_info_of
 
 ACCESS_LOGGER: Final = logging.getLogger("typedsvc.access")
+# What the access log shows for a request whose client left before the answer (nginx's 499).
+CLIENT_CLOSED_REQUEST: Final = 499
 
 
 class RouteLogging:
@@ -40,10 +42,15 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        status = response.status
+        if request.transport is None:
+            # The client left before its answer, which aiohttp dropped: a handler that ran
+            # to its end (one reading the body or writing a stream ends with a 499 already).
+            status = CLIENT_CLOSED_REQUEST
         match_info = match_info_of(request)
         route = match_info.route if match_info is not None else None
         logging_rule = getattr(route, "typedsvc_logging", None)
-        if isinstance(logging_rule, RouteLogging) and not logging_rule.should_log(response.status):
+        if isinstance(logging_rule, RouteLogging) and not logging_rule.should_log(status):
             return
         remote = get_forwarded_remote_ip(request) or "-"
         user_agent = request.headers.get("User-Agent", "-")
@@ -54,7 +61,7 @@ class AccessLogger(AbstractAccessLogger):
             remote,
             request.method,
             request.path,
-            response.status,
+            status,
             size,
             duration_ms,
             user_agent,
@@ -62,7 +69,7 @@ class AccessLogger(AbstractAccessLogger):
                 "remote": remote,
                 "method": request.method,
                 "path": request.path,
-                "status": response.status,
+                "status": status,
                 "size": size,
                 "duration_ms": duration_ms,
                 "user_agent": user_agent,

@@ -10,6 +10,7 @@ from aiohttp import hdrs, web
 from aiohttp.abc import AbstractMatchInfo
 from aiohttp.http_exceptions import HttpProcessingError
 
+from typedsvc._access_log import CLIENT_CLOSED_REQUEST
 from typedsvc._body import unreadable
 from typedsvc._finish import Finish
 from typedsvc._middleware import accepted_names, pick, through
@@ -33,8 +34,6 @@ LOGGER: Final = logging.getLogger("typedsvc")
 _BODY_HEADERS: Final = frozenset(
     {hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH, hdrs.CONTENT_ENCODING, hdrs.TRANSFER_ENCODING}
 )
-# What the access log shows for a request whose client left before the answer (nginx's 499).
-CLIENT_CLOSED_REQUEST: Final = 499
 
 
 async def failed(
