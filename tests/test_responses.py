@@ -293,6 +293,26 @@ class Point:
             ),
             id="json-repeated-headers",
         ),
+        # A Content-Type of its headers is kept, as for the other forms (JSON of its own).
+        pytest.param(
+            Case(
+                JsonResponse({"a": 1}, headers={"content-type": "application/problem+json"}),
+                200,
+                "application/problem+json",
+                b'{"a":1}',
+            ),
+            id="json-content-type-of-its-headers",
+        ),
+        pytest.param(
+            Case(
+                JsonResponse([], headers=[("X-A", "1"), ("Content-Type", "application/x+json")]),
+                200,
+                "application/x+json",
+                b"[]",
+                (("X-A", "1"),),
+            ),
+            id="json-content-type-of-its-header-pairs",
+        ),
         pytest.param(
             Case(JsonResponse("gone"), 404, "application/json", b'"gone"', default_status=404),
             id="json-error-status",

@@ -173,9 +173,29 @@ def _json(value: JsonResponse[object], status: int, defaults: Defaults) -> web.R
         ) from None
     if value.status != 200:
         status = value.status
-    if value.headers is None and type(status) is int and 200 <= status <= 599:
+    headers = value.headers
+    if headers is None and type(status) is int and 200 <= status <= 599:
         return web.Response(body=body, status=status, headers=defaults.json_headers)
-    return _build(body, status, None, value.headers, JSON_CONTENT_TYPE, None, defaults)
+    # A Content-Type among its headers (application/problem+json) is kept, as for the
+    # other forms; JSON's otherwise.
+    content_type = (
+        None if headers is not None and _names_content_type(headers) else JSON_CONTENT_TYPE
+    )
+    return _build(body, status, None, headers, content_type, None, defaults)
+
+
+def _names_content_type(headers: Headers) -> bool:
+    """Whether ``headers`` hold a Content-Type. Checked as an object: untyped code can pass
+    anything, which _build() then refuses with its reason."""
+    given: object = headers
+    names: Iterable[object]
+    if isinstance(given, Mapping):
+        names = given.keys()
+    elif isinstance(given, list | tuple):
+        names = (pair[0] for pair in given if isinstance(pair, tuple) and len(pair) == 2)
+    else:
+        return False
+    return any(isinstance(name, str) and name.lower() == "content-type" for name in names)
 
 
 def _build(
