@@ -512,6 +512,26 @@ class Gives(typedsvc.Service):
             "a response with status 600, outside 200-599",
             id="status-600",
         ),
+        # Framing of their own: a client on a kept-alive connection would read the next
+        # answer as the rest of this one, or the rest of this one as the next.
+        pytest.param(
+            Response("x", headers={"content-length": "100"}),
+            "a header 'Content-Length' of '100' for a body of 1 bytes; leave it out: the "
+            "body's length is sent",
+            id="content-length-not-the-bodys",
+        ),
+        pytest.param(
+            (200, "x", [("Content-Length", "1"), ("Content-Length", "1")]),
+            "a header 'Content-Length' of '1', '1' for a body of 1 bytes; leave it out: the "
+            "body's length is sent",
+            id="content-length-twice",
+        ),
+        pytest.param(
+            (200, "x", {"Transfer-Encoding": "chunked"}),
+            "a header 'Transfer-Encoding', which a body given whole does not have; leave it "
+            "out (for a stream, return a web.StreamResponse)",
+            id="transfer-encoding",
+        ),
     ],
 )
 async def test_http_response_aiohttp_refuses_to_send_is_500_naming_why(

@@ -293,6 +293,17 @@ class Point:
             ),
             id="json-repeated-headers",
         ),
+        # A Content-Length that is the body's is no harm.
+        pytest.param(
+            Case(
+                Response("abc", headers={"Content-Length": "3"}),
+                200,
+                TEXT_UTF8,
+                b"abc",
+                (("Content-Length", "3"),),
+            ),
+            id="content-length-of-the-body",
+        ),
         # A Content-Type of its headers is kept, as for the other forms (JSON of its own).
         pytest.param(
             Case(

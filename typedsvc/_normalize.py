@@ -258,8 +258,29 @@ def _build(
             raise UnsendableError(f"a str body that cannot be sent as {encoding}: {exc}") from None
     elif not isinstance(body, bytes):
         raise InvalidResponseError(f"a response with a body of type {type(body).__name__}")
+    if hdrs.CONTENT_LENGTH in merged or hdrs.TRANSFER_ENCODING in merged:
+        _check_framing(merged, len(body))
     # Made with its headers and body complete: setting either on a response costs more.
     return web.Response(body=body, status=status, reason=reason, headers=merged)
+
+
+def _check_framing(headers: CIMultiDict[str], length: int) -> None:
+    """Refuse headers that say the answer ends elsewhere than its body does.
+
+    aiohttp sends them as they are, so a client reading a keep-alive connection would take
+    the start of the next answer for the rest of this one, or this one's end for the next.
+    """
+    if hdrs.TRANSFER_ENCODING in headers:
+        raise UnsendableError(
+            "a header 'Transfer-Encoding', which a body given whole does not have; leave it "
+            "out (for a stream, return a web.StreamResponse)"
+        )
+    given = headers.getall(hdrs.CONTENT_LENGTH)
+    if given != [str(length)]:
+        raise UnsendableError(
+            f"a header 'Content-Length' of {', '.join(map(repr, given))} for a body of "
+            f"{length} bytes; leave it out: the body's length is sent"
+        )
 
 
 def unsendable(response: web.StreamResponse) -> InvalidResponseError | None:
