@@ -789,3 +789,49 @@ async def test_inputs_wire_names_of_any_text(serve: MakeClient) -> None:
     assert (await problem(missing))["errors"] == [
         {"in": "query", "name": odd, "message": f'query parameter "{odd}" is required.'}
     ]
+
+
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=100)]
+Code = Annotated[str, msgspec.Meta(max_length=3)]
+
+
+class Constrained(typedsvc.Service):
+    @typedsvc.http("GET", r"/items/(?P<item_id>\d+)/(?P<code>\w+)")
+    async def items(
+        self,
+        request: web.Request,
+        item_id: Annotated[int, msgspec.Meta(le=9)],
+        code: Code,
+        limit: Query[PageSize] = 20,
+        size: Query[PageSize | None] = None,
+        tags: Query[list[Code]] = [],  # noqa: B006 - typedsvc passes a list of its own when given
+        x_code: Header[Code | None] = None,
+        other: Annotated[str, msgspec.Meta(pattern="^[a-z]+$"), typedsvc.query("o")] = "",
+    ) -> str:
+        return f"{item_id} {code} {limit} {size} {tags} {x_code} {other}"
+
+
+async def test_inputs_msgspec_constraints_are_met_by_every_input(serve: MakeClient) -> None:
+    # The constraints of a Body's types hold for the other inputs and url groups too.
+    client = await serve(Constrained())
+    fine = await client.get("/items/9/abc?limit=100&size=1&tags=a&o=xy", headers={"X-Code": "b"})
+    assert (fine.status, await fine.text()) == (200, "9 abc 100 1 ['a'] b xy")
+    response = await client.get(
+        "/items/12/abcd?limit=0&size=1000&tags=a&tags=abcd&o=Xy", headers={"X-Code": "abcd"}
+    )
+    expected = [
+        ("path", "item_id", "url parameter \"item_id\" must be int <= 9, got '12'."),
+        ("path", "code", "url parameter \"code\" must be str of at most 3 characters, got 'abcd'."),
+        ("query", "limit", "query parameter \"limit\" must be int >= 1 and <= 100, got '0'."),
+        ("query", "size", "query parameter \"size\" must be int >= 1 and <= 100, got '1000'."),
+        (
+            "query",
+            "tags",
+            "query parameter \"tags\" must be str of at most 3 characters, got 'abcd'.",
+        ),
+        ("query", "o", "query parameter \"o\" must be str matching '^[a-z]+$', got 'Xy'."),
+        ("header", "X-Code", "header \"X-Code\" must be str of at most 3 characters, got 'abcd'."),
+    ]
+    assert (await problem(response))["errors"] == [
+        {"in": where, "name": name, "message": message} for where, name, message in expected
+    ]

@@ -18,7 +18,7 @@ from served import write
 from test_cli import run_cli
 from test_examples import load, service
 from test_http import Errors, Returns, Routes
-from test_inputs import Search, Users
+from test_inputs import Constrained, Search, Users
 from typing_extensions import TypedDict
 
 import typedsvc
@@ -443,3 +443,35 @@ def test_openapi_summary_is_the_handlers_own_docstring() -> None:
     assert typedsvc.openapi(Documented)["paths"]["/ping"]["get"]["summary"] == "Answers pong."
     # Not the docstring of the handler it overrides.
     assert "summary" not in typedsvc.openapi(Redeclared)["paths"]["/ping"]["get"]
+
+
+def test_openapi_publishes_msgspec_constraints_of_every_input() -> None:
+    document = typedsvc.openapi(Constrained)
+    validate(document)
+    parameters = document["paths"]["/items/{item_id}/{code}"]["get"]["parameters"]
+    page_size = {"type": "integer", "minimum": 1, "maximum": 100}
+    code = {"type": "string", "maxLength": 3}
+    assert {p["name"]: p["schema"] for p in parameters} == {
+        "item_id": {"type": "integer", "maximum": 9},
+        # A str group's own pattern beside its type's constraints.
+        "code": {**code, "pattern": "^(?:\\w+)$"},
+        "limit": page_size,
+        "size": page_size,
+        "tags": {"type": "array", "items": code},
+        "X-Code": code,
+        "o": {"type": "string", "pattern": "^[a-z]+$"},
+    }
+
+
+def test_url_for_refuses_a_value_outside_its_constraints() -> None:
+    assert typedsvc.url_for(Constrained.items, item_id=9, code="ab", limit=3) == (
+        "/items/9/ab?limit=3"
+    )
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            '"Constrained.items": url_for() value 300 of "limit" is one the route cannot read back '
+            "(int >= 1 and <= 100)."
+        ),
+    ):
+        typedsvc.url_for(Constrained.items, item_id=9, code="ab", limit=300)

@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Final, TypeAlias, get_args, get_origin
 
+import msgspec
+
 from typedsvc._inputs import Scalar
 
 Converter: TypeAlias = Callable[[str], object]
@@ -22,14 +24,61 @@ _FLOAT_RE: Final = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+
 _BOOLS: Final = {"true": True, "1": True, "false": False, "0": False}
 
 
-def converter(scalar: Scalar, annotation: object) -> tuple[Converter, str]:
+def converter(scalar: Scalar, annotation: object, text: Converter = str) -> tuple[Converter, str]:
     """How to turn text into a value of ``annotation``, and what the text must be.
 
     ``scalar`` is what the checks found ``annotation`` converts to (``Annotated[...]``
-    and ``T | None`` around it are looked through).
+    and ``T | None`` around it are looked through). msgspec's constraints on it
+    (``Annotated[int, msgspec.Meta(ge=1)]``) are checked too, by msgspec.
     """
+    convert, described = _plain(scalar, annotation, text)
+    said = _constraints(annotation)
+    if not said:
+        return convert, described
+
+    def constrained(text: str) -> object:
+        value = convert(text)
+        try:
+            msgspec.convert(value, annotation)
+        except msgspec.ValidationError:
+            raise ValueError(text) from None
+        return value
+
+    return constrained, f"{described} {said}"
+
+
+def constrained(annotation: object) -> bool:
+    """Whether ``annotation`` carries msgspec constraints that a value must meet."""
+    return bool(_constraints(annotation))
+
+
+def _constraints(annotation: object) -> str:
+    """msgspec's constraints on ``annotation`` in words (">= 1 and <= 100"); "" for none."""
+    if get_origin(annotation) is not Annotated:
+        return ""
+    said: list[str] = []
+    for meta in get_args(annotation)[1:]:
+        if not isinstance(meta, msgspec.Meta):
+            continue
+        for bound, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            value = getattr(meta, bound)
+            if value is not None:
+                said.append(f"{sign} {value}")
+        if meta.multiple_of is not None:
+            said.append(f"a multiple of {meta.multiple_of}")
+        if meta.min_length is not None:
+            said.append(f"of at least {meta.min_length} characters")
+        if meta.max_length is not None:
+            said.append(f"of at most {meta.max_length} characters")
+        if meta.pattern is not None:
+            said.append(f"matching {meta.pattern!r}")
+    return " and ".join(said)
+
+
+def _plain(scalar: Scalar, annotation: object, text: Converter) -> tuple[Converter, str]:
+    """``text`` is how a str is read: as it is, or without what is not UTF-8 (to_text)."""
     if scalar == "str":
-        return str, "str"
+        return text, "str"
     if scalar == "int":
         return to_int, "int"
     if scalar == "float":

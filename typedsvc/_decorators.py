@@ -12,7 +12,7 @@ import msgspec
 from aiohttp import web
 
 from typedsvc import _errors, _params, _urls
-from typedsvc._convert import Converter, converter
+from typedsvc._convert import Converter, constrained, converter
 from typedsvc._errors import DefinitionError, checked
 from typedsvc._json_schema import known
 from typedsvc._service import Service
@@ -105,7 +105,9 @@ def _plan(
         param = by_name.get(group)
         if param is None or not param.has_default:
             required.append(group)
-        if param is not None and param.conversion not in (None, "str"):
+        if param is None or param.conversion is None:
+            continue
+        if param.conversion != "str" or constrained(resolved[group]):
             conversions.append((group, *converter(param.conversion, resolved[group])))
     return groups, tuple(conversions), tuple(required)
 

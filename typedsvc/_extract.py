@@ -133,10 +133,11 @@ class Reader:
             assert source.type is not None
             assert source.type.scalar is not None
             convert: Converter | None
-            convert, type_name = converter(source.type.scalar, element_type(entry.annotation))
+            # yarl has made U+FFFD of a query's bytes that are not UTF-8 already.
+            text = str if source.location == "query" else to_text
+            convert, type_name = converter(source.type.scalar, element_type(entry.annotation), text)
             if convert is str:
-                # yarl has made U+FFFD of a query's bytes that are not UTF-8 already.
-                convert = None if source.location == "query" else to_text
+                convert = None
             values[source.location].append(
                 _Value(
                     entry.name,

@@ -11,7 +11,7 @@ import inspect
 import re
 import types
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Final, NamedTuple, Union, get_args, get_origin
+from typing import Any, Final, NamedTuple, Union, get_args, get_origin
 
 import msgspec
 
@@ -71,8 +71,12 @@ def openapi(
             pattern = parameter.pop(_PATTERN, None)
             schema = parameter["schema"]
             # A text value is matched by the group's own pattern; a converted one (an int,
-            # a UUID, an Enum) is described by its type.
-            if pattern is not None and schema == {"type": "string"}:
+            # a UUID, an Enum) is described by its type, and one of its own by that.
+            if (
+                pattern is not None
+                and schema.get("type") == "string"
+                and not schema.keys() & {"format", "pattern"}
+            ):
                 schema["pattern"] = f"^(?:{pattern})$"
     _unique_operation_ids(operations)
     paths: dict[str, Document] = {}
@@ -125,8 +129,8 @@ def _operations(
                 # An optional group: no path template can leave a parameter out.
                 continue
             parameter: Document = {"name": name, "in": "path", "required": True}
-            annotation = resolved.get(name, str)
-            slots.append((parameter, "schema", _unwrapped(annotation)))
+            # Annotated as it is: msgspec writes its constraints and leaves other metadata.
+            slots.append((parameter, "schema", resolved.get(name, str)))
             parameter[_PATTERN] = patterns[name]
             parameters.append(parameter)
         body = None
@@ -268,13 +272,6 @@ def _plain(description: str, media_type: str = "text/plain") -> Document:
 
 def _problem(description: str) -> Document:
     return {"description": description, "content": {_PROBLEM_TYPE: {}}}
-
-
-def _unwrapped(annotation: object) -> object:
-    """A url group's type: the one it converts to (Annotated[int, ...] is int)."""
-    if get_origin(annotation) is Annotated:
-        return get_args(annotation)[0]
-    return annotation
 
 
 def _wire_type(annotation: object) -> object:

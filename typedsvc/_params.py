@@ -71,7 +71,10 @@ def marker_of(annotation: object) -> tuple[Input, object] | None:
     marked, *metadata = get_args(annotation)
     for item in metadata:
         if isinstance(item, Input):
-            return item, marked
+            # Python merges Query[Annotated[int, msgspec.Meta(ge=1)]] into one Annotated:
+            # the marked type keeps the rest of it.
+            others = tuple(other for other in metadata if not isinstance(other, Input))
+            return item, Annotated[(marked, *others)] if others else marked
     return None
 
 
@@ -121,6 +124,9 @@ def element_type(annotation: object) -> object:
 
 def scalar_of(annotation: object) -> Scalar | None:
     """What a value converts to for this type; None when it is not one that converts."""
+    if get_origin(annotation) is Annotated:
+        # Annotated[int, msgspec.Meta(ge=1)] converts as int, then meets its constraints.
+        return scalar_of(get_args(annotation)[0])
     if annotation is bool:
         return "bool"
     if isinstance(annotation, type):
