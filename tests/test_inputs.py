@@ -400,6 +400,31 @@ def one_error(status: int, location: str, name: str, message: str) -> dict[str, 
             ),
             id="no-content-type",
         ),
+        # As sent, not as aiohttp reads a header it cannot parse.
+        pytest.param(
+            "garbage",
+            NEW_USER,
+            one_error(
+                415,
+                "header",
+                "Content-Type",
+                "the request body must be JSON (Content-Type: application/json or a type ending "
+                'in "+json"), got "garbage".',
+            ),
+            id="unparsable-content-type",
+        ),
+        pytest.param(
+            "/+json",
+            NEW_USER,
+            one_error(
+                415,
+                "header",
+                "Content-Type",
+                "the request body must be JSON (Content-Type: application/json or a type ending "
+                'in "+json"), got "/+json".',
+            ),
+            id="suffix-without-a-type",
+        ),
         pytest.param(
             "application/json",
             b"",
@@ -835,3 +860,15 @@ async def test_inputs_msgspec_constraints_are_met_by_every_input(serve: MakeClie
     assert (await problem(response))["errors"] == [
         {"in": where, "name": name, "message": message} for where, name, message in expected
     ]
+
+
+async def test_inputs_body_without_a_content_type_is_a_415_saying_so(serve: MakeClient) -> None:
+    client = await serve(Users())
+    response = await client.post("/users", data=NEW_USER, skip_auto_headers=["Content-Type"])
+    assert await problem(response) == one_error(
+        415,
+        "header",
+        "Content-Type",
+        "the request body must be JSON (Content-Type: application/json or a type ending in "
+        '"+json"), got none.',
+    )

@@ -43,11 +43,14 @@ class JsonBody:
         if not request.body_exists:
             self._absent(errors)
             return
-        media_type = request.content_type
-        if not is_json(media_type):
+        if not is_json(request.content_type):
+            # As sent: aiohttp takes a header it cannot parse, or none, for
+            # application/octet-stream.
+            given = request.headers.get(hdrs.CONTENT_TYPE)
+            shown = "none" if given is None else f'"{given}"'
             message = (
                 "the request body must be JSON (Content-Type: application/json or a type "
-                f'ending in "+json"), got "{media_type}".'
+                f'ending in "+json"), got {shown}.'
             )
             errors.append(InputError("header", "Content-Type", message, UNSUPPORTED_MEDIA_TYPE))
             return
@@ -226,4 +229,8 @@ def _fields(typ: mi.Type, value: dict[str, JsonValue]) -> dict[str, mi.Type] | N
 
 def is_json(media_type: str) -> bool:
     """Whether a Content-Type's media type is JSON: application/json or a ``+json`` type."""
-    return media_type == "application/json" or (media_type.endswith("+json") and "/" in media_type)
+    if media_type == "application/json":
+        return True
+    kind, _, subtype = media_type.partition("/")
+    # A type and a subtype with something before its suffix: not "/+json" nor "x/+json".
+    return bool(kind) and subtype.endswith("+json") and len(subtype) > len("+json")
