@@ -37,6 +37,13 @@ class Size(enum.Enum):
 class Color(enum.Enum):
     RED = "red"
 
+
+# Markers through aliases and constants, as a module may define them.
+IntQuery = typedsvc.Query[int]
+WideQuery = typedsvc.Query[dict[str, int]]
+PageSize = Annotated[int, typedsvc.query("page-size")]
+PAGE = typedsvc.query(name="page-size")
+
 """
 
 # Each case is one class body with exactly one route mistake; the class is named by the test.
@@ -248,6 +255,28 @@ CASES: dict[str, str] = {
         async def search(
             self, request: web.Request, x_id: Optional[typedsvc.Header[str]] = None
         ) -> str:
+            return ""
+    """,
+    # Through an alias or a constant: the plugin reads their definitions, as Python does.
+    "input_alias_unsupported_type": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, f: WideQuery = {}) -> str:
+            return ""
+    """,
+    "input_alias_and_constant_one_wire_name_twice": """
+        @typedsvc.http("GET", r"/users")
+        async def search(
+            self,
+            request: web.Request,
+            limit: IntQuery,
+            size: PageSize = 1,
+            other: Annotated[int, PAGE] = 2,
+        ) -> str:
+            return ""
+    """,
+    "input_alias_inside_a_union": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, limit: IntQuery | None = None) -> str:
             return ""
     """,
     "input_on_websocket": """

@@ -27,6 +27,7 @@ from mypy.nodes import (
     Decorator,
     MypyFile,
     SymbolNode,
+    TypeAlias,
     TypeInfo,
     Var,
 )
@@ -38,7 +39,6 @@ from mypy.types import (
     LiteralType,
     NoneType,
     ProperType,
-    RawExpressionType,
     Type,
     TypeOfAny,
     UnboundType,
@@ -142,20 +142,22 @@ def _marker(
     annotation = argument.type_annotation
     if not isinstance(annotation, UnboundType):
         return None
-    fullname = resolve(checker, annotation.name)
+    node = _node(checker, annotation.name)
+    fullname = node.fullname if node is not None else None
     location = _ALIASES.get(fullname or "")
     if location is not None:
         return location, None
-    if fullname not in ANNOTATED_FULLNAMES:
-        return None
-    if not any(isinstance(arg, RawExpressionType) for arg in annotation.args[1:]):
-        return None
-    # mypy keeps no expression of Annotated's metadata (typedsvc.query("page-size")): the
-    # source has it.
-    written = _annotation_source(checker.path, decorator.func.line, argument.variable.name)
-    if written is None:
-        return _UNREADABLE
-    return _long_form(checker, written)
+    if fullname in ANNOTATED_FULLNAMES:
+        if len(annotation.args) < 2:
+            return None
+        # mypy keeps no expression of Annotated's metadata (typedsvc.query("page-size")):
+        # the source has it.
+        written = _annotation_source(checker.path, decorator.func.line, argument.variable.name)
+        if written is None:
+            return _UNREADABLE
+        return _marker_of(checker, None, written, 0)
+    # An alias of a marker (IntQ = typedsvc.Query[int]), as its module writes it.
+    return _defined_marker(checker, node, 0)
 
 
 def _nested(checker: TypeChecker, annotation: Type | None) -> _inputs.Location | None:
@@ -168,7 +170,11 @@ def _nested(checker: TypeChecker, annotation: Type | None) -> _inputs.Location |
         return None
     for arg in args:
         if isinstance(arg, UnboundType):
-            location = _ALIASES.get(resolve(checker, arg.name) or "")
+            node = _node(checker, arg.name)
+            location = _ALIASES.get(node.fullname if node is not None else "")
+            if location is None:
+                found = _defined_marker(checker, node, 0)
+                location = found[0] if found is not None else None
             if location is not None:
                 return location
         nested = _nested(checker, arg)
@@ -177,22 +183,111 @@ def _nested(checker: TypeChecker, annotation: Type | None) -> _inputs.Location |
     return None
 
 
-def _long_form(checker: TypeChecker, annotation: ast.expr) -> _Marker | None:
-    """The marker of ``Annotated[T, typedsvc.query("name")]`` as written in the source."""
-    if not isinstance(annotation, ast.Subscript) or not isinstance(annotation.slice, ast.Tuple):
+# How many aliases deep a marker is looked for (IntQ = Query[int]; Limit = IntQ; ...).
+_DEPTH: Final = 4
+
+
+def _marker_of(
+    checker: TypeChecker, module: MypyFile | None, written: ast.expr, depth: int
+) -> _Marker | None:
+    """The marker of an annotation as written in ``module`` (None: the one checked)."""
+    if isinstance(written, ast.Constant) and isinstance(written.value, str):
+        try:
+            written = ast.parse(written.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(written, ast.Name | ast.Attribute):
+        return _defined_marker(checker, _node(checker, _dotted(written), module), depth)
+    if not isinstance(written, ast.Subscript):
         return None
-    for item in annotation.slice.elts[1:]:
-        if not isinstance(item, ast.Call) or len(item.args) != 1 or item.keywords:
+    head = _node(checker, _dotted(written.value), module)
+    fullname = head.fullname if head is not None else ""
+    if fullname in _ALIASES:
+        return _ALIASES[fullname], None
+    if fullname not in ANNOTATED_FULLNAMES or not isinstance(written.slice, ast.Tuple):
+        return None
+    first, *metadata = written.slice.elts
+    # Annotated[typedsvc.Query[int], msgspec.Meta(ge=1)] is one Annotated to Python.
+    found = _marker_of(checker, module, first, depth)
+    for item in metadata:
+        if found is not None:
+            break
+        found = _long_form(checker, module, item, depth)
+    return found
+
+
+def _long_form(
+    checker: TypeChecker, module: MypyFile | None, item: ast.expr, depth: int
+) -> _Marker | None:
+    """The marker of an item of Annotated's metadata: ``typedsvc.query("name")``, or a
+    constant that holds one."""
+    if isinstance(item, ast.Name | ast.Attribute):
+        definition = _definition(checker, _node(checker, _dotted(item), module), depth)
+        return None if definition is None else _long_form(checker, *definition, depth + 1)
+    if not isinstance(item, ast.Call):
+        return None
+    func = _node(checker, _dotted(item.func), module)
+    location = _LONG_FORMS.get(func.fullname if func is not None else "")
+    if location is None:
+        return None
+    given = item.args[0] if item.args else None
+    for keyword in item.keywords:
+        if keyword.arg == "name":
+            given = keyword.value
+    if isinstance(given, ast.Name | ast.Attribute):
+        # A name in a constant (NAME = "page-size").
+        definition = _definition(checker, _node(checker, _dotted(given), module), depth)
+        given = definition[1] if definition is not None else given
+    if isinstance(given, ast.Constant) and isinstance(given.value, str):
+        return location, given.value
+    if given is None:
+        return location, None
+    # A name given by an expression (a constant): its text is the runtime's to check.
+    return location, _UNKNOWN_NAME
+
+
+def _defined_marker(checker: TypeChecker, node: SymbolNode | None, depth: int) -> _Marker | None:
+    """The marker of an alias (or a constant) as its module defines it."""
+    definition = _definition(checker, node, depth)
+    return None if definition is None else _marker_of(checker, *definition, depth + 1)
+
+
+def _definition(
+    checker: TypeChecker, node: SymbolNode | None, depth: int
+) -> tuple[MypyFile, ast.expr] | None:
+    """The module of a module-level alias or variable, and the value it is assigned."""
+    if depth >= _DEPTH or not isinstance(node, TypeAlias | Var):
+        return None
+    module = checker.modules.get(node.fullname.rpartition(".")[0])
+    if module is None:
+        return None
+    try:
+        stat = os.stat(module.path)
+    except OSError:
+        return None
+    assigned = _assignments(module.path, stat.st_mtime_ns, stat.st_size)
+    value = assigned.get(node.name)
+    return None if value is None else (module, value)
+
+
+@functools.lru_cache(maxsize=64)
+def _assignments(path: str, mtime: int, size: int) -> dict[str, ast.expr]:
+    """The values assigned to names at a module's top level, the last one of each."""
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found: dict[str, ast.expr] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
             continue
-        location = _LONG_FORMS.get(resolve(checker, _dotted(item.func)) or "")
-        if location is None:
-            continue
-        given = item.args[0]
-        if isinstance(given, ast.Constant) and isinstance(given.value, str):
-            return location, given.value
-        # A name given by an expression (a constant): its text is the runtime's to check.
-        return location, _UNKNOWN_NAME
-    return None
+        if isinstance(target, ast.Name):
+            found[target.id] = value
+    return found
 
 
 def _dotted(expression: ast.expr) -> str:
@@ -207,17 +302,30 @@ def _dotted(expression: ast.expr) -> str:
 
 def resolve(checker: TypeChecker, name: str) -> str | None:
     """The full name of what ``name`` (``Query``, ``ts.Query``) means in the module."""
+    node = _node(checker, name)
+    return node.fullname if node is not None else None
+
+
+def _node(checker: TypeChecker, name: str, module: MypyFile | None = None) -> SymbolNode | None:
+    """What ``name`` means in ``module``, or in the module checked."""
     head, *rest = name.split(".")
-    try:
-        node: SymbolNode | None = checker.lookup(head).node
-    except KeyError:
+    if not head:
         return None
+    node: SymbolNode | None
+    if module is None:
+        try:
+            node = checker.lookup(head).node
+        except KeyError:
+            return None
+    else:
+        symbol = module.names.get(head)
+        node = symbol.node if symbol is not None else None
     for part in rest:
         if not isinstance(node, MypyFile):
             return None
         symbol = node.names.get(part)
         node = symbol.node if symbol is not None else None
-    return node.fullname if node is not None else None
+    return node
 
 
 def _annotation_source(path: str, line: int, parameter: str) -> ast.expr | None:

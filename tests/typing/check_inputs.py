@@ -23,6 +23,24 @@ class NewUser(TypedDict):
     name: str
 
 
+# Markers through aliases and a constant: the plugin reads their definitions.
+Limit = Query[int]
+PageSize = Annotated[int, typedsvc.query("page-size")]
+TRACE = typedsvc.header(name="X-Trace-Id")
+
+
+class Aliased(typedsvc.Service):
+    @typedsvc.http("GET", r"/aliased")
+    async def search(
+        self,
+        request: web.Request,
+        limit: Limit,
+        size: PageSize = 10,
+        trace: Annotated[str | None, TRACE] = None,
+    ) -> str:
+        return f"{limit} {size} {trace}"
+
+
 class Users(typedsvc.Service):
     @typedsvc.http("GET", r"/users")
     async def search(
