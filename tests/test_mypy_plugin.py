@@ -20,7 +20,7 @@ HEADER = """\
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
 from aiohttp import web
@@ -96,6 +96,14 @@ CASES: dict[str, str] = {
     "not_async": """
         @typedsvc.http("GET", r"/health")
         def health(self, request: web.Request) -> str:
+            return ""
+    """,
+    "not_async_returning_a_coroutine": """
+        @typedsvc.http("GET", r"/health")
+        def health(self, request: web.Request) -> Coroutine[Any, Any, str]:
+            return self.answer()
+
+        async def answer(self) -> str:
             return ""
     """,
     "no_request": """

@@ -125,6 +125,10 @@ def shape(
         )
     returned = get_proper_type(handler.ret_type)
     is_async = isinstance(returned, Instance) and returned.type.fullname == COROUTINE_FULLNAME
+    if len(decorator.original_decorators) == 1:
+        # Routed as defined: a def that returns a coroutine is no coroutine function, which
+        # the runtime needs (with another decorator, what it made is routed).
+        is_async = is_async and decorator.func.is_coroutine
     return _urls.HandlerShape(where, is_async, tuple(params))
 
 
