@@ -872,3 +872,24 @@ async def test_inputs_body_without_a_content_type_is_a_415_saying_so(serve: Make
         "the request body must be JSON (Content-Type: application/json or a type ending in "
         '"+json"), got none.',
     )
+
+
+class Sorted(typedsvc.Service):
+    # Literals joined in a union are one, as mypy reads them.
+    @typedsvc.http("GET", r"/sorted")
+    async def sorted(
+        self,
+        request: web.Request,
+        sort: Query[Literal["asc"] | Literal["desc"]] = "asc",
+        order: Query[Literal["x"] | Literal["y"] | None] = None,
+    ) -> str:
+        return f"{sort} {order}"
+
+
+async def test_inputs_literals_joined_in_a_union_are_one(serve: MakeClient) -> None:
+    client = await serve(Sorted())
+    response = await client.get("/sorted?sort=desc&order=y")
+    assert (response.status, await response.text()) == (200, "desc y")
+    assert await problem(await client.get("/sorted?sort=up")) == one_error(
+        400, "query", "sort", "query parameter \"sort\" must be one of 'asc', 'desc', got 'up'."
+    )

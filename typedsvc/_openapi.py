@@ -277,9 +277,9 @@ def _problem(description: str) -> Document:
 def _wire_type(annotation: object) -> object:
     """The schema type of a query, header or cookie value: T | None is T on the wire.
 
-    The checks at import let ``T | None`` be the only union here.
+    The checks at import let ``T | None`` be the only union here, and Literals joined in one.
     """
     if get_origin(annotation) in (Union, types.UnionType):
-        [kept] = [arg for arg in get_args(annotation) if arg is not type(None)]
-        return kept
+        kept = tuple(arg for arg in get_args(annotation) if arg is not type(None))
+        return kept[0] if len(kept) == 1 else Union[kept]  # noqa: UP007 - built from a tuple at run time
     return annotation

@@ -148,10 +148,17 @@ _SCALARS: Final[dict[type, Scalar]] = {str: "str", int: "int", float: "float", u
 
 
 def _without_none(annotation: object) -> tuple[object, bool]:
-    """``T`` and True for ``T | None`` (or Optional[T]); the annotation and False otherwise."""
+    """``T`` and True for ``T | None`` (or Optional[T]); the annotation and False otherwise.
+
+    Literals joined in a union (``Literal["a"] | Literal["b"]``) are one, as mypy reads them.
+    """
     if get_origin(annotation) in (Union, types.UnionType):
         members = [member for member in get_args(annotation) if member is not type(None)]
-        if len(members) < len(get_args(annotation)):
+        optional = len(members) < len(get_args(annotation))
+        if all(get_origin(member) is Literal for member in members):
+            values = tuple(value for member in members for value in get_args(member))
+            return Literal[values], optional
+        if optional:
             if len(members) == 1:
                 return members[0], True
             return Union[tuple(members)], True  # noqa: UP007 - built from a tuple at run time
