@@ -296,3 +296,49 @@ async def test_url_for_round_trip_reaches_the_handler_with_equal_values(
     response = await client.get(path)
     assert response.status == 200, (path, await response.text())
     assert json.loads(await response.text()) == [word, n, color.value, q, tags, ratio, flag]
+
+
+class Docs(typedsvc.Service):
+    # Groups that take slashes: a path below a prefix.
+    @typedsvc.http("GET", r"/docs/(?P<page>[\w./]+)")
+    async def page(self, request: web.Request, page: str) -> str:
+        return page
+
+    @typedsvc.http("GET", r"/files/(?P<path>.+)")
+    async def file(self, request: web.Request, path: str) -> str:
+        return path
+
+
+def test_url_for_group_that_takes_slashes() -> None:
+    # Its slashes are sent as they are, where the group would not take them encoded.
+    assert url_for(Docs.page, page="guide/intro") == "/docs/guide/intro"
+    # One that takes anything gets them encoded, which keeps a segment its own.
+    assert url_for(Docs.file, path="a/b c") == "/files/a%2Fb%20c"
+    with raises(
+        ValueError,
+        '"Docs.page": url_for() value \'..\' of url group "page" would be a dot segment, '
+        "which clients remove from a path.",
+    ):
+        url_for(Docs.page, page="guide/../secret")
+
+
+SEGMENT = st.text(st.characters(categories=["L", "N"]) | st.just("_"), min_size=1, max_size=8)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(segments=st.lists(SEGMENT, min_size=1, max_size=4), path=TEXT.filter(bool))
+async def test_url_for_round_trip_of_groups_that_take_slashes(
+    serve: MakeClient, segments: list[str], path: str
+) -> None:
+    client = _SERVED.get((serve, Docs))
+    if client is None:
+        client = _SERVED[(serve, Docs)] = await serve(Docs())
+    page = "/".join(segments)
+    for written, expected in (
+        (url_for(Docs.page, page=page), page),
+        (url_for(Docs.file, path=path), path),
+    ):
+        response = await client.get(written)
+        assert (response.status, await response.text()) == (200, expected), written

@@ -141,7 +141,6 @@ class _Route:
                 raise TypeError(_errors.url_for_unknown_name(self.where, name))
         path: list[str] = []
         seen: list[str] = []
-        texts: dict[str, str] = {}
         written: dict[str, str] = {}
         for part in self.parts:
             if isinstance(part, str):
@@ -149,22 +148,32 @@ class _Route:
                 seen.append(part)
                 continue
             text = self._group_text(part.name, values)
-            if not self.patterns[part.name].fullmatch(text.translate(_KEPT_ENCODED)):
+            pattern = self.patterns[part.name]
+            # As the route sees it: a slash in a value is sent encoded and stays in its
+            # segment; for a group that takes slashes (a path below a prefix), it is sent
+            # as it is.
+            kept = text.translate(_KEPT_ENCODED)
+            if pattern.fullmatch(kept):
+                path.append(quote(text, safe=""))
+                segments = [text]
+            elif "/" in text and pattern.fullmatch(kept := text.replace("%", "%25")):
+                path.append(quote(text, safe="/"))
+                segments = text.split("/")
+            else:
                 raise ValueError(
                     f'"{self.where}": url_for() value {text!r} of url group "{part.name}" '
                     f'does not match its pattern r"{part.pattern}".'
                 )
-            path.append(quote(text, safe=""))
-            texts[text] = part.name
-            written[part.name] = text.translate(_KEPT_ENCODED)
-            seen.append(written[part.name])
+            for segment in segments:
+                if segment in _DOT_SEGMENTS:
+                    raise ValueError(
+                        f'"{self.where}": url_for() value {segment!r} of url group '
+                        f'"{part.name}" would be a dot segment, which clients remove from a '
+                        "path."
+                    )
+            written[part.name] = kept
+            seen.append(kept)
         self._read_back("".join(seen), written)
-        for segment in "".join(path).split("/"):
-            if segment in _DOT_SEGMENTS and segment in texts:
-                raise ValueError(
-                    f'"{self.where}": url_for() value {segment!r} of url group '
-                    f'"{texts[segment]}" would be a dot segment, which clients remove from a path.'
-                )
         pairs: list[tuple[str, str]] = []
         for name, (wire, value, required) in self.query.items():
             given = values.get(name)
