@@ -229,23 +229,37 @@ def test_websocket_without_socket_parameter() -> None:
                 return None
 
 
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        pytest.param(
+            ("not", "callables"),
+            '"Untyped.odd" returned a tuple that is not (receive, close); return (receive, '
+            "close), receive alone, or None.",
+            id="tuple",
+        ),
+        pytest.param(
+            42,
+            '"Untyped.odd" returned int, not (receive, close); return (receive, close), receive '
+            "alone, or None.",
+            id="int",
+        ),
+    ],
+)
 async def test_websocket_handler_returning_something_else_closes_1011(
-    serve: MakeClient, caplog: pytest.LogCaptureFixture
+    serve: MakeClient, caplog: pytest.LogCaptureFixture, returned: object, message: str
 ) -> None:
     class Untyped(typedsvc.Service):
         @typedsvc.websocket(r"/odd")
         async def odd(self, websocket: web.WebSocketResponse) -> Any:
-            return ("not", "callables")
+            return returned
 
     client = await serve(Untyped())
     with caplog.at_level(logging.ERROR, logger="typedsvc"):
         async with client.ws_connect("/odd") as ws:
-            message = await ws.receive(timeout=TIMEOUT)
-            assert message.type is aiohttp.WSMsgType.CLOSE
+            received = await ws.receive(timeout=TIMEOUT)
+            assert received.type is aiohttp.WSMsgType.CLOSE
             assert ws.close_code == WSCloseCode.INTERNAL_ERROR
     [record] = [r for r in caplog.records if r.name == "typedsvc"]
     assert record.exc_info is not None
-    assert str(record.exc_info[1]) == (
-        '"Untyped.odd" returned a tuple that is not (receive, close); return (receive, close), '
-        "receive alone, or None."
-    )
+    assert str(record.exc_info[1]) == message

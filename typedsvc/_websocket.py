@@ -153,12 +153,17 @@ def _callbacks(where: str, value: WebsocketCallbacks) -> tuple[Receive | None, C
         return None, None
     if callable(value):
         return value, None
-    receive, close = value
-    # Checked as objects: untyped code can return anything.
-    parts: tuple[object, object] = (receive, close)
-    if not all(callable(part) for part in parts):
+    # Checked as an object: untyped code can return anything.
+    returned: object = value
+    if not isinstance(returned, tuple):
+        raise TypeError(
+            f'"{where}" returned {type(returned).__name__}, not (receive, close); return '
+            "(receive, close), receive alone, or None."
+        )
+    parts: tuple[object, ...] = returned
+    if len(parts) != 2 or not all(callable(part) for part in parts):
         raise TypeError(
             f'"{where}" returned a tuple that is not (receive, close); return (receive, close), '
             "receive alone, or None."
         )
-    return receive, close
+    return value
