@@ -101,6 +101,30 @@ async def test_malformed_request_answered_400_and_closed(
     assert (await exchange(port, b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", wait=0.1)).status == 200
 
 
+async def test_bad_method_first_on_a_connection_is_one_debug_line(
+    serve: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What TLS sent to the HTTP port looks like to aiohttp, which logs it at DEBUG.
+    client = await serve(Limited())
+    port = client.url("/").port
+    assert port is not None
+    with caplog.at_level(logging.DEBUG, logger="aiohttp.server"):
+        answer = await exchange(port, b"G\x16ET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert answer.status == 400
+    lines = [
+        (record.levelname, record.getMessage(), record.exc_info)
+        for record in caplog.records
+        if record.name == "aiohttp.server" and "Error handling request" in record.getMessage()
+    ]
+    assert lines == [
+        (
+            "DEBUG",
+            "Error handling request from 127.0.0.1: answered 400, Invalid method encountered",
+            None,
+        )
+    ]
+
+
 async def test_malformed_request_logged_as_one_line_with_the_reason(
     serve: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:

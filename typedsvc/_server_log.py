@@ -5,8 +5,8 @@ limit, a Content-Length beside a Transfer-Encoding) with 400 and closes the conn
 then logs the parser's exception with its traceback at ERROR. That is a client's mistake,
 not the server's, and anyone can send them: a scanner would fill the error log. typedsvc
 hands aiohttp this logger instead, which writes such a request as one INFO line with the
-parser's reason, a body it could not read as one DEBUG line (see below), and passes every
-other record on as it is.
+parser's reason (one DEBUG line where aiohttp logs it at DEBUG), a body it could not read
+as one DEBUG line (see below), and passes every other record on as it is.
 """
 
 from __future__ import annotations
@@ -59,6 +59,17 @@ class ServerLog(_Adapter):
             extra=extra,
             **kwargs,
         )
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        if isinstance(exc_info, HttpProcessingError):
+            # A bad method in a connection's first request (TLS sent to the HTTP port, say),
+            # which aiohttp keeps at DEBUG as the noise it is: one line too.
+            self.log(
+                logging.DEBUG, f"{msg}: answered %d, %s", *args, exc_info.code, _reason(exc_info)
+            )
+            return
+        super().debug(msg, *args, **kwargs)
 
 
 def _reason(error: HttpProcessingError) -> str:
