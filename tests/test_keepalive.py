@@ -344,3 +344,56 @@ async def test_keepalive_other_resources_of_the_application_keep_aiohttp_headers
         assert (ours.headers["Server"], ours.headers["Connection"]) == (SERVER, "close")
         assert theirs.headers["Server"] == SERVER_SOFTWARE
         assert "Connection" not in theirs.headers
+
+
+class Events(typedsvc.Service):
+    options = Options(http=HttpOptions(keepalive_timeout=5))
+
+    @typedsvc.http("GET", r"/events")
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"data: hello\n\n")
+        return response
+
+    @typedsvc.http("GET", r"/text")
+    async def text(self, request: web.Request) -> str:
+        return "text"
+
+
+async def everything_sent(port: int, data: bytes) -> bytes:
+    """What the server sends for ``data`` until it closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        return await asyncio.wait_for(reader.read(), 5)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_keepalive_head_of_a_stream_sends_no_body(serve: MakeClient) -> None:
+    # Else the client reads the stream's bytes as the start of the next answer.
+    client = await serve(Events())
+    port = client.url("/").port
+    assert port is not None
+    sent = await everything_sent(
+        port,
+        b"HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET /text HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    head, _, rest = sent.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert rest.endswith(b"\r\n\r\ntext")
+    assert b"data: hello" not in sent
+
+
+async def test_keepalive_stream_to_http_1_0_ends_with_its_connection(serve: MakeClient) -> None:
+    # HTTP/1.0 has no chunks: a body without a length ends when the connection does.
+    client = await serve(Events())
+    port = client.url("/").port
+    assert port is not None
+    sent = await everything_sent(port, b"GET /events HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert sent.startswith(b"HTTP/1.0 200 OK\r\n")
+    assert sent.endswith(b"\r\n\r\ndata: hello\n\n")

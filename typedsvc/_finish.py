@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, Never, NoReturn, Union, get_args, get_origin
 
 from aiohttp import hdrs, web
-from aiohttp.http import SERVER_SOFTWARE
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from aiohttp.web_urldispatcher import AbstractResource
 
 from typedsvc._options import HttpOptions
@@ -92,6 +92,22 @@ class Finish:
             # aiohttp has filled in its own Server header unless the response had one.
             if self._server and headers.get(hdrs.SERVER) == SERVER_SOFTWARE:
                 headers[hdrs.SERVER] = self._server
+            writer = request.writer
+            if request.method == hdrs.METH_HEAD:
+                # aiohttp sends what a handler writes to a stream even for HEAD, whose answer
+                # has no body (RFC 9110, 9.3.2), and the client reads it as the next answer:
+                # the writer takes no more bytes.
+                writer.length = 0
+            elif (
+                request.version < HttpVersion11
+                and writer.length is None
+                and response.keep_alive
+                and not response.chunked
+                and response.status not in (101, 204, 304)
+            ):
+                # A stream to HTTP/1.0, which has no chunks: it ends when the connection
+                # does. aiohttp says so in the headers, yet keeps the connection open.
+                response.force_close()
             if response.status != 101 and self._closes(request):
                 # aiohttp has written its Connection verdict into the headers already.
                 response.force_close()
