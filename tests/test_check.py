@@ -132,6 +132,53 @@ def test_check_reports_every_problem_with_file_and_line(tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+def test_check_reports_the_line_of_the_decorator_mypy_reports(tmp_path: Path) -> None:
+    # Not the first decorator's line, nor the def's in a wrapper's module.
+    write(
+        tmp_path / "wrapping.py",
+        """
+        import functools
+
+
+        def logged(func):
+            @functools.wraps(func)
+            async def wrapper(*args, **kwargs):
+                return await func(*args, **kwargs)
+
+            return wrapper
+
+
+        def tag(func):
+            return func
+        """,
+    )
+    write(
+        tmp_path / "shop.py",
+        r"""
+        from aiohttp import web
+
+        import typedsvc
+        from wrapping import logged, tag
+
+
+        class Shop(typedsvc.Service):
+            @tag
+            @typedsvc.http(
+                "GET", r"/items/(?P<item_id>\d+)"
+            )
+            @logged
+            async def get_item(self, request: web.Request) -> str:
+                return ""
+        """,
+    )
+    result = run_cli("check", "shop.py", cwd=tmp_path)
+    assert result.stdout.splitlines() == [
+        "shop.py:10: "
+        + group_without_parameter("Shop.get_item", r"/items/(?P<item_id>\d+)", "item_id"),
+        "typedsvc: 1 service in 1 file or module: 1 problem.",
+    ]
+
+
 def test_check_passes_files_without_services_and_modules(tmp_path: Path) -> None:
     write(tmp_path / "shop.py", FINE)
     write(tmp_path / "helpers.py", "VALUE = 1\n")

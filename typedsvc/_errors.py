@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
+import sys
 from collections.abc import Callable, Generator, Iterable
 from contextvars import ContextVar
+from types import FrameType
 from typing import Final, NamedTuple
 
 SUPPORTED_CONVERSIONS: Final = "str, int, float, uuid.UUID or an Enum with str values"
@@ -94,16 +97,30 @@ def checked(func: Callable[..., object], record: Callable[[Callable[..., object]
     try:
         record(func)
     except DefinitionError as error:
-        reject(func, error)
+        reject(func, error, _applied_at())
 
 
-def reject(at: object, error: DefinitionError) -> None:
-    """Raise ``error`` about ``at`` (a handler or a class); while collecting, gather it."""
+def reject(at: object, error: DefinitionError, where: tuple[str, int] | None = None) -> None:
+    """Raise ``error`` about ``at`` (a handler or a class); while collecting, gather it, at
+    ``where`` (a file and line) or where ``at`` is defined."""
     found = _COLLECTED.get()
     if found is None:
         raise error
-    file, line = location(at)
+    file, line = where or location(at)
     found.extend(Problem(file, line, message) for message in error.problems)
+
+
+_PACKAGE: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _applied_at() -> tuple[str, int] | None:
+    """The file and line of the decorator being applied, as mypy reports it: the first frame
+    outside typedsvc is the class body, at the decorator's own line (not the def's, nor
+    that of another decorator above it, and not inside a wrapper's module)."""
+    frame: FrameType | None = sys._getframe(2)  # pyright: ignore[reportPrivateUsage]
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 
 def location(at: object) -> tuple[str, int]:
