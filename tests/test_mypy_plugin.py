@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Coroutine, Mapping
-from typing import Annotated, Any, Dict, List, Literal, Optional, Union
+from typing import Annotated, Any, Dict, List, Literal, NewType, Optional, Union
 
 from aiohttp import web
 
@@ -36,6 +36,9 @@ class Size(enum.Enum):
 
 class Color(enum.Enum):
     RED = "red"
+
+
+UserId = NewType("UserId", int)
 
 
 # Markers through aliases and constants, as a module may define them.
@@ -263,6 +266,17 @@ CASES: dict[str, str] = {
         async def search(
             self, request: web.Request, x_id: Optional[typedsvc.Header[str]] = None
         ) -> str:
+            return ""
+    """,
+    # Types in the message as mypy writes them: UserId, not cases.UserId; "...", not Ellipsis.
+    "input_unsupported_newtype": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, f: typedsvc.Query[UserId]) -> str:
+            return ""
+    """,
+    "input_unsupported_tuple": """
+        @typedsvc.http("GET", r"/users")
+        async def search(self, request: web.Request, f: typedsvc.Query[tuple[int, ...]]) -> str:
             return ""
     """,
     # Through an alias or a constant: the plugin reads their definitions, as Python does.

@@ -8,6 +8,7 @@ typedsvc reads where the value comes from. The long forms name the value on the 
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import types
 import uuid
@@ -16,6 +17,7 @@ from typing import (
     Annotated,
     Final,
     Literal,
+    NewType,
     TypeAlias,
     TypeVar,
     Union,
@@ -165,6 +167,9 @@ def _without_none(annotation: object) -> tuple[object, bool]:
     return annotation, False
 
 
+_CALLABLE: Final[object] = collections.abc.Callable
+
+
 def display(annotation: object) -> str:
     """An annotation as mypy displays it in messages (``format_type_bare``), so that the
     plugin's message and the runtime's are one text: ``int | None`` for ``Optional[int]``,
@@ -179,8 +184,16 @@ def display(annotation: object) -> str:
         return " | ".join(display(arg) for arg in args)
     if origin is Literal:
         return f"Literal[{', '.join(map(repr, args))}]"
+    if origin is _CALLABLE and len(args) == 2 and isinstance(args[0], list):
+        parameters: list[object] = args[0]  # pyright: ignore[reportUnknownVariableType]
+        return f"Callable[[{', '.join(map(display, parameters))}], {display(args[1])}]"
     if isinstance(origin, type) and args:
         return f"{origin.__name__}[{', '.join(display(arg) for arg in args)}]"
     if isinstance(annotation, type) and not args:
+        return annotation.__name__
+    if annotation is Ellipsis:
+        return "..."
+    if isinstance(annotation, TypeVar | NewType):
+        # As mypy names them: T, not ~T; UserId, not its module's path to it.
         return annotation.__name__
     return repr(annotation).replace("typing.", "")
