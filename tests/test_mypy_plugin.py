@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Coroutine, Mapping
+from http import HTTPStatus
 from typing import Annotated, Any, Dict, List, Literal, NewType, Optional, Union
 
 from aiohttp import web
@@ -117,6 +118,21 @@ CASES: dict[str, str] = {
     "error_status_not_an_error": """
         @typedsvc.http_error(200)
         async def oops(self, request: web.Request) -> str:
+            return ""
+    """,
+    # An HTTPStatus is its number, to the plugin as to the runtime.
+    "error_status_an_http_status_not_an_error": """
+        @typedsvc.http_error(HTTPStatus.OK)
+        async def oops(self, request: web.Request) -> str:
+            return ""
+    """,
+    "error_handler_twice_by_http_status": """
+        @typedsvc.http_error(HTTPStatus.NOT_FOUND)
+        async def first(self, request: web.Request) -> str:
+            return ""
+
+        @typedsvc.http_error(404)
+        async def second(self, request: web.Request) -> str:
             return ""
     """,
     "error_handler_extra_parameter": """

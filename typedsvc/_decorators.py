@@ -222,6 +222,8 @@ class ErrorDecorator:
         where = handler_name(func)
         if isinstance(status_code, bool) or not isinstance(status_code, int):
             raise DefinitionError(_errors.invalid_error_status(where, status_code))
+        # An HTTPStatus is its number, in messages and as a key.
+        status_code = int(status_code)
         shape, _ = describe(func, where)
         problems = _urls.check_error_handler(shape, status_code)
         if problems:

@@ -18,6 +18,7 @@ alias, a variable), and check those arguments against the handler's type.
 from __future__ import annotations
 
 import hashlib
+import http
 import inspect
 import sys
 from collections.abc import Callable, Sequence
@@ -308,6 +309,11 @@ def _record_error_status(ctx: FunctionContext) -> Type:
     if isinstance(status, Instance) and status.last_known_value is not None:
         status = status.last_known_value
     value = status.value if isinstance(status, LiteralType) else None
+    if isinstance(status, LiteralType) and status.is_enum_literal():
+        # An enum literal's value is its member's name: HTTPStatus.NOT_FOUND is 404.
+        member = getattr(http.HTTPStatus, str(value), None)
+        is_status = status.fallback.type.fullname == "http.HTTPStatus"
+        value = int(member) if is_status and isinstance(member, http.HTTPStatus) else None
     record: dict[str, str | int] = {}
     if isinstance(value, int) and not isinstance(value, bool):
         record[STATUS] = value
