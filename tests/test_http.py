@@ -82,6 +82,10 @@ class Routes(typedsvc.Service):
     async def count(self, request: web.Request, n: int) -> str:
         return f"n={n!r}"
 
+    @typedsvc.http("GET", r"/maybe(?:/(?P<n>\d+))?")
+    async def maybe(self, request: web.Request, n: int | None = None) -> str:
+        return f"n={n!r}"
+
     @typedsvc.http("GET", r"/kw/(?P<a>\w+)/(?P<b>\w+)")
     # With **kwargs, mypy matches Concatenate's prefix only against positional-only parameters.
     async def keywords(self, request: web.Request, /, **groups: str) -> str:
@@ -119,6 +123,9 @@ class Routes(typedsvc.Service):
         pytest.param("/page", 200, "page 1", id="missing-optional-group-uses-default"),
         pytest.param("/page/3", 200, "page 3", id="optional-group-present"),
         pytest.param("/opt", 200, "tag=''", id="missing-optional-group-without-default"),
+        # T | None converts as T; None is the default an absent group leaves.
+        pytest.param("/maybe", 200, "n=None", id="missing-optional-group-of-t-or-none"),
+        pytest.param("/maybe/5", 200, "n=5", id="optional-group-of-t-or-none-converted"),
         pytest.param("/kw/x/y", 200, "a=x,b=y", id="kwargs-get-every-group"),
     ],
 )

@@ -328,7 +328,11 @@ SEGMENT = st.text(st.characters(categories=["L", "N"]) | st.just("_"), min_size=
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(segments=st.lists(SEGMENT, min_size=1, max_size=4), path=TEXT.filter(bool))
+# .+ takes any text but a line break; "." and ".." are dot segments, which url_for() refuses.
+@given(
+    segments=st.lists(SEGMENT, min_size=1, max_size=4),
+    path=TEXT.filter(lambda text: text not in ("", ".", "..") and "\n" not in text),
+)
 async def test_url_for_round_trip_of_groups_that_take_slashes(
     serve: MakeClient, segments: list[str], path: str
 ) -> None:

@@ -107,8 +107,10 @@ def _plan(
             required.append(group)
         if param is None or param.conversion is None:
             continue
-        if param.conversion != "str" or constrained(resolved[group]):
-            conversions.append((group, *converter(param.conversion, resolved[group])))
+        # T | None converts as T.
+        converted = _params.element_type(resolved[group])
+        if param.conversion != "str" or constrained(converted):
+            conversions.append((group, *converter(param.conversion, converted)))
     return groups, tuple(conversions), tuple(required)
 
 

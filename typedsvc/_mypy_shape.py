@@ -452,6 +452,11 @@ def _conversion(typ: Type, options: Options) -> tuple[str | None, _urls.Conversi
     if isinstance(proper, AnyType) and proper.type_of_any == TypeOfAny.unannotated:
         return None, "str"
     shown = format_type_bare(proper, options)
+    if isinstance(proper, UnionType):
+        # T | None as T: None is an optional group's default, never a group's text.
+        kept = [item for item in proper.items if not isinstance(get_proper_type(item), NoneType)]
+        if len(kept) == 1 and len(proper.items) == 2:
+            return shown, _conversion(kept[0], options)[1]
     if isinstance(proper, Instance):
         conversion = _CONVERSIONS.get(proper.type.fullname)
         if conversion is not None:

@@ -130,7 +130,7 @@ def _operations(
                 continue
             parameter: Document = {"name": name, "in": "path", "required": True}
             # Annotated as it is: msgspec writes its constraints and leaves other metadata.
-            slots.append((parameter, "schema", resolved.get(name, str)))
+            slots.append((parameter, "schema", _wire_type(resolved.get(name, str))))
             parameter[_PATTERN] = patterns[name]
             parameters.append(parameter)
         body = None

@@ -277,6 +277,11 @@ def _conversion(annotation: object) -> _urls.Conversion | None:
         # Annotated[int, ...] converts as int, as mypy (and so the plugin) reads it.
         if get_origin(annotation) is Annotated:
             return _conversion(get_args(annotation)[0])
+        # T | None as T: None is an optional group's default, never a group's text.
+        if get_origin(annotation) in (Union, UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not NoneType]
+            if len(members) == 1 and len(get_args(annotation)) == 2:
+                return _conversion(members[0])
         return None
     conversion = _CONVERSIONS.get(annotation)
     if conversion is not None:
