@@ -195,14 +195,15 @@ CASES: dict[str, str] = {
         async def search(self, request: web.Request, f: typedsvc.Query[Mapping[str, int]]) -> str:
             return ""
     """,
-    "group_optional": """
+    # T | None converts as T: the message names the whole annotation.
+    "group_optional_of_what_does_not_convert": """
         @typedsvc.http("GET", r"/users/(?P<user_id>\\d+)")
-        async def get_user(self, request: web.Request, user_id: Optional[int]) -> str:
+        async def get_user(self, request: web.Request, user_id: Optional[bytes]) -> str:
             return ""
     """,
-    "group_union_with_none": """
+    "group_union_of_two": """
         @typedsvc.http("GET", r"/users/(?P<user_id>\\d+)")
-        async def get_user(self, request: web.Request, user_id: Union[int, None]) -> str:
+        async def get_user(self, request: web.Request, user_id: Union[int, str]) -> str:
             return ""
     """,
     "group_literal": """

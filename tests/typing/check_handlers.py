@@ -20,6 +20,11 @@ class Users(typedsvc.Service):
     async def get_user(self, request: web.Request, user_id: int, page: int = 1) -> str:
         return str(user_id + page)
 
+    # An optional group's None default: the group converts as int.
+    @typedsvc.http("GET", r"/pages(?:/(?P<page>\d+))?")
+    async def page(self, request: web.Request, page: int | None = None) -> str:
+        return str(page)
+
     @typedsvc.http(["GET", "POST"], r"/items")
     async def items(self, request: web.Request) -> ResponseDict:
         return {"body": b"", "status": 201, "headers": [("Set-Cookie", "a=1")]}
